@@ -1,0 +1,55 @@
+//! `run`: One execution of a workflow, possibly started by a schedule.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "run")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false, column_type = "String(StringLen::N(64))")]
+    pub uid: String,
+    #[sea_orm(column_type = "String(StringLen::N(255))")]
+    pub name: String,
+    #[sea_orm(column_type = "Text")]
+    pub description: Option<String>,
+    pub spec: Option<Json>,
+    #[sea_orm(column_type = "String(StringLen::N(64))")]
+    pub workflow_id: Option<String>,
+    #[sea_orm(column_type = "String(StringLen::N(64))")]
+    pub schedule_id: Option<String>,
+    #[sea_orm(column_type = "String(StringLen::N(64))")]
+    pub owner_id: Option<String>,
+    #[sea_orm(column_type = "String(StringLen::N(32))", default_value = "pending")]
+    pub status: String,
+    pub created: DateTime,
+    pub updated: DateTime,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::workflow::Entity",
+        from = "Column::WorkflowId",
+        to = "super::workflow::Column::Uid",
+        on_delete = "SetNull",
+        on_update = "NoAction"
+    )]
+    Workflow,
+    #[sea_orm(
+        belongs_to = "super::schedule::Entity",
+        from = "Column::ScheduleId",
+        to = "super::schedule::Column::Uid",
+        on_delete = "SetNull",
+        on_update = "NoAction"
+    )]
+    Schedule,
+    #[sea_orm(
+        belongs_to = "super::user::Entity",
+        from = "Column::OwnerId",
+        to = "super::user::Column::Uid",
+        on_delete = "SetNull",
+        on_update = "NoAction"
+    )]
+    Owner,
+}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,261 @@
+//! Building a validated RuleGraph from entity declarations.
+//!
+//! The builder turns each [`EntityDecl`] into a table, gives every FK a deterministic constraint
+//! name, derives an index for every FK column set no key or index already covers (PostgreSQL and
+//! SQLite never create one), and refuses declarations no database could honour.
+
+use std::collections::BTreeMap;
+
+use thiserror::Error;
+
+use super::declare::EntityDecl;
+use super::model::{
+    Column, Deferrable, Enforcement, FkAction, ForeignKey, Index, RuleGraph, Table,
+};
+
+/// PostgreSQL truncates identifiers at 63 bytes; MariaDB allows 64. Keep under both.
+const MAX_IDENTIFIER_LEN: usize = 63;
+
+/// A declaration the builder refuses, with what to change.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum DeclarationError {
+    #[error("table `{table}` is declared twice")]
+    DuplicateTable { table: String },
+    #[error("table `{table}` has no primary key; declare one so rows can be identified")]
+    NoPrimaryKey { table: String },
+    #[error("{fk}: parent table `{parent}` is not a registered entity; add it to the registry")]
+    UnknownParent { fk: String, parent: String },
+    #[error("{fk}: column `{column}` does not exist on `{table}`")]
+    UnknownColumn {
+        fk: String,
+        table: String,
+        column: String,
+    },
+    #[error("{fk}: {child} child column(s) but {parent} parent column(s)")]
+    ArityMismatch {
+        fk: String,
+        child: usize,
+        parent: usize,
+    },
+    #[error(
+        "{fk}: the parent columns are neither the primary key nor a unique key of `{parent}` \
+         (the database would refuse deletes with `foreign key mismatch`)"
+    )]
+    ParentNotKey { fk: String, parent: String },
+    #[error(
+        "{fk}: ON {event} SET NULL on NOT NULL column `{column}`; make the column nullable or \
+         choose another action"
+    )]
+    SetNullOnNotNull {
+        fk: String,
+        event: &'static str,
+        column: String,
+    },
+    #[error("{fk}: constraint name `{name}` is longer than {MAX_IDENTIFIER_LEN} characters")]
+    NameTooLong { fk: String, name: String },
+    #[error("{fk}: constraint name `{name}` is used twice")]
+    DuplicateConstraintName { fk: String, name: String },
+}
+
+/// All problems found, so one run reports every mistake at once.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("invalid rule declarations:\n  {}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n  "))]
+pub struct DeclarationErrors(pub Vec<DeclarationError>);
+
+impl RuleGraph {
+    /// Builds and validates the graph of a set of entity declarations.
+    pub fn from_entities(entities: &[EntityDecl]) -> Result<RuleGraph, DeclarationErrors> {
+        let mut errors = Vec::new();
+        let mut tables = BTreeMap::new();
+        for entity in entities {
+            if tables.contains_key(&entity.table) {
+                errors.push(DeclarationError::DuplicateTable {
+                    table: entity.table.clone(),
+                });
+                continue;
+            }
+            tables.insert(entity.table.clone(), table_of(entity));
+        }
+        let mut graph = RuleGraph { tables };
+        errors.extend(validate(&graph));
+        if !errors.is_empty() {
+            return Err(DeclarationErrors(errors));
+        }
+        derive_fk_indexes(&mut graph);
+        Ok(graph)
+    }
+}
+
+fn table_of(entity: &EntityDecl) -> Table {
+    let columns = entity
+        .columns
+        .iter()
+        .map(|c| Column {
+            name: c.name.clone(),
+            kind: c.kind.clone(),
+            nullable: c.nullable,
+            default: c.default.clone(),
+        })
+        .collect();
+    let unique_keys = entity
+        .columns
+        .iter()
+        .filter(|c| c.unique)
+        .map(|c| vec![c.name.clone()])
+        .collect();
+    let foreign_keys = entity
+        .relations
+        .iter()
+        .zip(0u32..)
+        .map(|(rel, rank)| ForeignKey {
+            name: Some(
+                rel.fk_name
+                    .clone()
+                    .unwrap_or_else(|| fk_constraint_name(&entity.table, &rel.columns)),
+            ),
+            columns: rel.columns.clone(),
+            parent_table: rel.parent_table.clone(),
+            parent_columns: rel.parent_columns.clone(),
+            on_delete: rel.on_delete.unwrap_or(FkAction::NoAction),
+            on_update: rel.on_update.unwrap_or(FkAction::NoAction),
+            on_delete_explicit: rel.on_delete.is_some(),
+            enforcement: if rel.skip_fk {
+                Enforcement::OrmOnly
+            } else {
+                Enforcement::Database
+            },
+            deferrable: Deferrable::No,
+            set_null_columns: None,
+            creation_rank: Some(rank),
+        })
+        .collect();
+    Table {
+        name: entity.table.clone(),
+        columns,
+        primary_key: entity.primary_key.clone(),
+        unique_keys,
+        indexes: Vec::new(),
+        foreign_keys,
+    }
+}
+
+/// `fk_<table>_<col>[_<col>...]`: stable across runs and dialects.
+pub fn fk_constraint_name(table: &str, columns: &[String]) -> String {
+    format!("fk_{table}_{}", columns.join("_"))
+}
+
+/// `ix_<table>_<col>[_<col>...]`: the index the migration derives for an FK column set.
+pub fn fk_index_name(table: &str, columns: &[String]) -> String {
+    format!("ix_{table}_{}", columns.join("_"))
+}
+
+fn validate(graph: &RuleGraph) -> Vec<DeclarationError> {
+    let mut errors = Vec::new();
+    let mut names_seen = BTreeMap::new();
+    for table in graph.tables.values() {
+        if table.primary_key.is_empty() {
+            errors.push(DeclarationError::NoPrimaryKey {
+                table: table.name.clone(),
+            });
+        }
+        for fk in &table.foreign_keys {
+            let label = fk.describe(&table.name);
+            if let Some(name) = &fk.name {
+                if name.len() > MAX_IDENTIFIER_LEN {
+                    errors.push(DeclarationError::NameTooLong {
+                        fk: label.clone(),
+                        name: name.clone(),
+                    });
+                }
+                if names_seen.insert(name.clone(), ()).is_some() {
+                    errors.push(DeclarationError::DuplicateConstraintName {
+                        fk: label.clone(),
+                        name: name.clone(),
+                    });
+                }
+            }
+            errors.extend(validate_fk(graph, table, fk, &label));
+        }
+    }
+    errors
+}
+
+fn validate_fk(
+    graph: &RuleGraph,
+    table: &Table,
+    fk: &ForeignKey,
+    label: &str,
+) -> Vec<DeclarationError> {
+    let mut errors = Vec::new();
+    if fk.columns.len() != fk.parent_columns.len() {
+        errors.push(DeclarationError::ArityMismatch {
+            fk: label.to_owned(),
+            child: fk.columns.len(),
+            parent: fk.parent_columns.len(),
+        });
+    }
+    for column in &fk.columns {
+        match table.column(column) {
+            None => errors.push(DeclarationError::UnknownColumn {
+                fk: label.to_owned(),
+                table: table.name.clone(),
+                column: column.clone(),
+            }),
+            Some(c) if !c.nullable => {
+                for (event, action) in [("DELETE", fk.on_delete), ("UPDATE", fk.on_update)] {
+                    if action == FkAction::SetNull {
+                        errors.push(DeclarationError::SetNullOnNotNull {
+                            fk: label.to_owned(),
+                            event,
+                            column: column.clone(),
+                        });
+                    }
+                }
+            }
+            Some(_) => {}
+        }
+    }
+    let Some(parent) = graph.table(&fk.parent_table) else {
+        errors.push(DeclarationError::UnknownParent {
+            fk: label.to_owned(),
+            parent: fk.parent_table.clone(),
+        });
+        return errors;
+    };
+    for column in &fk.parent_columns {
+        if parent.column(column).is_none() {
+            errors.push(DeclarationError::UnknownColumn {
+                fk: label.to_owned(),
+                table: parent.name.clone(),
+                column: column.clone(),
+            });
+        }
+    }
+    if !parent.is_key(&fk.parent_columns) {
+        errors.push(DeclarationError::ParentNotKey {
+            fk: label.to_owned(),
+            parent: parent.name.clone(),
+        });
+    }
+    errors
+}
+
+/// Adds an index for every FK column set (DB-enforced or ORM-only) that nothing covers yet.
+fn derive_fk_indexes(graph: &mut RuleGraph) {
+    for table in graph.tables.values_mut() {
+        let needed: Vec<Vec<String>> = table
+            .foreign_keys
+            .iter()
+            .map(|fk| fk.columns.clone())
+            .collect();
+        for columns in needed {
+            if !table.has_index_covering(&columns) {
+                table.indexes.push(Index {
+                    name: Some(fk_index_name(&table.name, &columns)),
+                    columns,
+                    unique: false,
+                });
+            }
+        }
+    }
+}

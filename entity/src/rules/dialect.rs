@@ -1,0 +1,79 @@
+//! What each SQL dialect does with a declared rule: the one place those facts live.
+//!
+//! Comparisons between a declaration and a live catalog go through [`Dialect::effective_action`],
+//! so equivalent spellings (MariaDB's RESTRICT for an unstated action, its silent downgrade of
+//! SET DEFAULT) never show up as drift.
+
+use std::fmt;
+
+use sea_orm::DbBackend;
+use serde::{Deserialize, Serialize};
+
+use super::model::FkAction;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+    /// MySQL and MariaDB (InnoDB).
+    MySql,
+}
+
+impl Dialect {
+    pub const ALL: [Dialect; 3] = [Dialect::Sqlite, Dialect::Postgres, Dialect::MySql];
+
+    pub fn backend(self) -> DbBackend {
+        match self {
+            Dialect::Sqlite => DbBackend::Sqlite,
+            Dialect::Postgres => DbBackend::Postgres,
+            Dialect::MySql => DbBackend::MySql,
+        }
+    }
+
+    /// The action the engine really applies when `action` is declared.
+    ///
+    /// InnoDB checks NO ACTION immediately, exactly like RESTRICT, reads an unstated action back
+    /// as RESTRICT, and stores SET DEFAULT as RESTRICT without a word.
+    pub fn effective_action(self, action: FkAction) -> FkAction {
+        match (self, action) {
+            (Dialect::MySql, FkAction::NoAction | FkAction::SetDefault) => FkAction::Restrict,
+            (_, action) => action,
+        }
+    }
+
+    /// Whether the catalog keeps FK constraint names (SQLite's pragmas expose none).
+    pub fn keeps_constraint_names(self) -> bool {
+        !matches!(self, Dialect::Sqlite)
+    }
+
+    /// Whether the engine creates an index for an FK by itself (InnoDB does, the others never).
+    pub fn indexes_foreign_keys(self) -> bool {
+        matches!(self, Dialect::MySql)
+    }
+
+    /// Whether `ALTER TABLE ... ADD CONSTRAINT ... FOREIGN KEY` exists (SQLite needs a rebuild).
+    pub fn can_add_foreign_key(self) -> bool {
+        !matches!(self, Dialect::Sqlite)
+    }
+}
+
+impl From<DbBackend> for Dialect {
+    fn from(backend: DbBackend) -> Dialect {
+        match backend {
+            DbBackend::Sqlite => Dialect::Sqlite,
+            DbBackend::Postgres => Dialect::Postgres,
+            _ => Dialect::MySql,
+        }
+    }
+}
+
+impl fmt::Display for Dialect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Dialect::Sqlite => "sqlite",
+            Dialect::Postgres => "postgres",
+            Dialect::MySql => "mysql",
+        })
+    }
+}

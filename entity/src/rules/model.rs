@@ -1,0 +1,260 @@
+//! The RuleGraph: the one runtime model of tables, keys and foreign keys with their delete rules.
+//!
+//! It is built either from entity declarations ([`super::build`]) or from a live database's
+//! catalog (the `migration` crate's introspection), and everything else consumes it. Names are
+//! plain strings as the database spells them; lookups go through the table map, which keeps
+//! output deterministic (tables sorted by name).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Tables keyed by name, each carrying its own foreign keys (the child side owns the rule).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RuleGraph {
+    pub tables: BTreeMap<String, Table>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Table {
+    pub name: String,
+    /// Columns in their declared (or catalog) order.
+    pub columns: Vec<Column>,
+    /// Primary-key columns in key order; empty when the table has none.
+    pub primary_key: Vec<String>,
+    /// Unique keys other than the primary key, each in key order.
+    pub unique_keys: Vec<Vec<String>>,
+    /// Secondary indexes (unique or not), including the FK indexes the migration derives.
+    pub indexes: Vec<Index>,
+    /// Foreign keys held by this table, in declaration (or creation) order.
+    pub foreign_keys: Vec<ForeignKey>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Column {
+    pub name: String,
+    pub kind: ColumnKind,
+    pub nullable: bool,
+    pub default: Option<ColumnDefault>,
+}
+
+/// A portable classification of a column's type, enough to write DDL and to read it back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type", content = "arg")]
+pub enum ColumnKind {
+    String(Option<u32>),
+    Text,
+    Integer,
+    BigInteger,
+    Float,
+    Boolean,
+    Json,
+    Timestamp,
+    /// Anything else, spelled as the source spelled it.
+    Other(String),
+}
+
+/// A column default: literal values from declarations, raw SQL text from a catalog.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type", content = "value")]
+pub enum ColumnDefault {
+    Bool(bool),
+    Int(i64),
+    Text(String),
+    /// An expression (or a catalog's spelling of a default) kept verbatim.
+    Sql(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Index {
+    /// Index name; `None` when the source has no name for it.
+    pub name: Option<String>,
+    pub columns: Vec<String>,
+    pub unique: bool,
+}
+
+/// A referential action, normalised across dialect spellings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FkAction {
+    NoAction,
+    Restrict,
+    Cascade,
+    SetNull,
+    SetDefault,
+}
+
+impl FkAction {
+    /// The SQL spelling, as written after `ON DELETE`.
+    pub fn sql(self) -> &'static str {
+        match self {
+            FkAction::NoAction => "NO ACTION",
+            FkAction::Restrict => "RESTRICT",
+            FkAction::Cascade => "CASCADE",
+            FkAction::SetNull => "SET NULL",
+            FkAction::SetDefault => "SET DEFAULT",
+        }
+    }
+
+    /// Parses any catalog spelling (`SET NULL`, `set_null`, `SetNull`, `cascade`, ...).
+    pub fn parse(text: &str) -> Option<FkAction> {
+        let key: String = text
+            .chars()
+            .filter(|c| c.is_ascii_alphabetic())
+            .map(|c| c.to_ascii_lowercase())
+            .collect();
+        match key.as_str() {
+            "noaction" => Some(FkAction::NoAction),
+            "restrict" => Some(FkAction::Restrict),
+            "cascade" => Some(FkAction::Cascade),
+            "setnull" => Some(FkAction::SetNull),
+            "setdefault" => Some(FkAction::SetDefault),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for FkAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.sql())
+    }
+}
+
+/// Who enforces a rule: the database (an FK constraint) or only our ORM-level executor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Enforcement {
+    /// An FK constraint in the database and our executor, both.
+    Database,
+    /// Declared with `skip_fk`: no constraint, only our executor applies the rule.
+    OrmOnly,
+}
+
+/// When the database checks a constraint (PostgreSQL only; others are always immediate).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Deferrable {
+    #[default]
+    No,
+    InitiallyImmediate,
+    InitiallyDeferred,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ForeignKey {
+    /// Constraint name; `None` where the source keeps none (SQLite).
+    pub name: Option<String>,
+    /// Child columns, in key order.
+    pub columns: Vec<String>,
+    pub parent_table: String,
+    /// Referenced columns, pairwise with `columns`.
+    pub parent_columns: Vec<String>,
+    pub on_delete: FkAction,
+    pub on_update: FkAction,
+    /// Whether the source stated the delete rule (declarations may leave it implicit;
+    /// catalogs always state one).
+    pub on_delete_explicit: bool,
+    pub enforcement: Enforcement,
+    pub deferrable: Deferrable,
+    /// PostgreSQL 15 `ON DELETE SET NULL (cols)`: the subset of `columns` that is nulled.
+    pub set_null_columns: Option<Vec<String>>,
+    /// Position in the engine's creation order among this table's FKs (declaration order for
+    /// declarations and SQLite, constraint creation order for PostgreSQL, `None` where the
+    /// catalog does not record it: MariaDB fires in constraint-name order instead).
+    pub creation_rank: Option<u32>,
+}
+
+impl RuleGraph {
+    pub fn table(&self, name: &str) -> Option<&Table> {
+        self.tables.get(name)
+    }
+
+    /// Every foreign key with the table that holds it, tables in name order.
+    pub fn foreign_keys(&self) -> impl Iterator<Item = (&Table, &ForeignKey)> {
+        self.tables
+            .values()
+            .flat_map(|t| t.foreign_keys.iter().map(move |fk| (t, fk)))
+    }
+
+    /// Foreign keys that reference `parent`, with the child table holding each.
+    pub fn referencing<'a>(
+        &'a self,
+        parent: &'a str,
+    ) -> impl Iterator<Item = (&'a Table, &'a ForeignKey)> + 'a {
+        self.foreign_keys()
+            .filter(move |(_, fk)| fk.parent_table == parent)
+    }
+
+    /// Table names ordered so that every parent comes before its children, ignoring
+    /// self-references. A cycle is broken at its first table in name order, so the result is
+    /// deterministic; an FK whose parent comes later in this order is a back edge.
+    pub fn dependency_order(&self) -> Vec<&str> {
+        let mut placed: Vec<&str> = Vec::with_capacity(self.tables.len());
+        let mut remaining: Vec<&Table> = self.tables.values().collect();
+        while !remaining.is_empty() {
+            let before = remaining.len();
+            remaining.retain(|t| {
+                let ready = t.foreign_keys.iter().all(|fk| {
+                    fk.parent_table == t.name
+                        || placed.contains(&fk.parent_table.as_str())
+                        || !self.tables.contains_key(&fk.parent_table)
+                });
+                if ready {
+                    placed.push(t.name.as_str());
+                }
+                !ready
+            });
+            if remaining.len() == before {
+                // A cycle: break it at the first remaining table (name order), deterministically.
+                let first = remaining.remove(0);
+                placed.push(first.name.as_str());
+            }
+        }
+        placed
+    }
+}
+
+impl Table {
+    pub fn column(&self, name: &str) -> Option<&Column> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+
+    /// True when some key or index can serve lookups on exactly `columns`: its leading
+    /// columns are the same set (in any order).
+    pub fn has_index_covering(&self, columns: &[String]) -> bool {
+        let covers = |key: &[String]| {
+            key.len() >= columns.len()
+                && columns
+                    .iter()
+                    .all(|c| key[..columns.len()].iter().any(|k| k == c))
+        };
+        covers(&self.primary_key)
+            || self.unique_keys.iter().any(|k| covers(k))
+            || self.indexes.iter().any(|i| covers(&i.columns))
+    }
+
+    /// True when `columns` (as a set) is the primary key or a unique key, i.e. a valid FK target.
+    pub fn is_key(&self, columns: &[String]) -> bool {
+        let same_set = |key: &[String]| {
+            key.len() == columns.len() && columns.iter().all(|c| key.contains(c))
+        };
+        same_set(&self.primary_key)
+            || self.unique_keys.iter().any(|k| same_set(k))
+            || self
+                .indexes
+                .iter()
+                .any(|i| i.unique && same_set(&i.columns))
+    }
+}
+
+impl ForeignKey {
+    /// A readable label: `child(col, ...) -> parent(col, ...)`.
+    pub fn describe(&self, child: &str) -> String {
+        format!(
+            "{child}({}) -> {}({})",
+            self.columns.join(", "),
+            self.parent_table,
+            self.parent_columns.join(", ")
+        )
+    }
+}

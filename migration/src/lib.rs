@@ -1,0 +1,22 @@
+//! Schema side of the workspace: DDL derived from the RuleGraph ([`ddl`]), the SeaORM migrator
+//! that applies it, and introspection of any live database back into a RuleGraph
+//! ([`introspect`]).
+
+pub use sea_orm_migration::prelude::*;
+
+pub mod ddl;
+pub mod introspect;
+mod m20260101_000001_initial;
+
+pub use introspect::{IntrospectError, introspect};
+
+/// The migrator run by `cargo run -p migration` and by `cascade migrate`.
+#[derive(Debug)]
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20260101_000001_initial::Migration)]
+    }
+}

@@ -1,0 +1,98 @@
+//! The `cascade` command line: argument definitions and dispatch. Each command lives in its own
+//! module, writes its report to the given output (stdout in the binary, a buffer in tests) and
+//! returns whether it found something (exit 1) or not (exit 0); errors become exit 2 in `main`.
+
+mod demo;
+mod migrate;
+mod rules;
+mod seed;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use sea_orm::DatabaseConnection;
+
+use crate::connect::{self, DEFAULT_URL, Enforce};
+use crate::rules_source::RulesSource;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "cascade",
+    version,
+    about = "Delete rules declared once on SeaORM entities, enforced by the database and by the \
+             ORM, proven to agree.",
+    long_about = "Delete rules declared once on SeaORM entities, enforced by the database and by \
+                  the ORM, proven to agree.\n\n\
+                  Exit codes: 0 success or nothing found, 1 a finding (drift, mismatch, orphans, \
+                  a refused delete), 2 usage, connection or internal error."
+)]
+pub struct Cli {
+    /// Database URL: sqlite://PATH[?mode=rwc], postgres://USER@HOST:PORT/DB or
+    /// mysql://USER@HOST:PORT/DB. Defaults to $DATABASE_URL, else the embedded SQLite file.
+    #[arg(long, global = true, env = "DATABASE_URL", default_value = DEFAULT_URL)]
+    pub url: String,
+    /// Where the rules come from: the entity declarations, or the live database's own FKs.
+    #[arg(long, global = true, value_enum, default_value_t = RulesSource::Declared)]
+    pub rules: RulesSource,
+    /// Machine-readable JSON on stdout instead of tables.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Main job on the embedded default: migrate a fresh SQLite database, seed it, and print
+    /// every table with its declared delete rules and row count.
+    Demo(demo::DemoArgs),
+    /// Apply, roll back or inspect the schema migration derived from the declarations.
+    Migrate(migrate::MigrateArgs),
+    /// Insert the deterministic fixture graph of the domain into an empty, migrated database.
+    Seed(seed::SeedArgs),
+    /// Print the rule graph: declared (no database needed) or the live database's (--rules live).
+    Rules,
+}
+
+/// What a successful command found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Success, or nothing found: exit 0.
+    Clean,
+    /// A finding (drift, mismatch, orphans, a refused delete): exit 1.
+    Finding,
+}
+
+impl From<Status> for ExitCode {
+    fn from(status: Status) -> ExitCode {
+        match status {
+            Status::Clean => ExitCode::SUCCESS,
+            Status::Finding => ExitCode::from(1),
+        }
+    }
+}
+
+/// Runs one command, writing its report to `out`.
+pub async fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Status> {
+    match &cli.command {
+        Command::Demo(args) => demo::run(&cli, args, out).await,
+        Command::Migrate(args) => migrate::run(&cli, args, out).await,
+        Command::Seed(args) => seed::run(&cli, args, out).await,
+        Command::Rules => rules::run(&cli, out).await,
+    }
+}
+
+impl Cli {
+    /// Connects to `--url` with FK enforcement on.
+    pub async fn connect(&self) -> anyhow::Result<DatabaseConnection> {
+        Ok(connect::connect(&self.url, Enforce::On).await?)
+    }
+}
+
+/// Writes `value` as pretty JSON followed by a newline.
+pub(crate) fn write_json(out: &mut dyn Write, value: &impl serde::Serialize) -> anyhow::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, value)?;
+    writeln!(out)?;
+    Ok(())
+}

@@ -1,0 +1,157 @@
+//! Opening database connections the way every command needs them: URL checked before anything
+//! is touched, FK enforcement on unless a command explicitly turns it off, secrets kept out of
+//! error messages.
+//!
+//! sqlx 0.9 already turns SQLite's `foreign_keys` pragma on; we set it explicitly either way and
+//! read it back, so a connection never silently runs without enforcement.
+
+use entity::rules::Dialect;
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, Statement};
+use thiserror::Error;
+
+/// Used when neither `--url` nor `DATABASE_URL` is given: a SQLite file in the working directory.
+pub const DEFAULT_URL: &str = "sqlite://cascade.db?mode=rwc";
+
+/// Whether the database enforces FK constraints on this connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Enforce {
+    On,
+    /// SQLite `foreign_keys=OFF`, MariaDB `foreign_key_checks=0`, PostgreSQL
+    /// `session_replication_role=replica` (superuser only).
+    Off,
+}
+
+#[derive(Debug, Error)]
+pub enum ConnectError {
+    #[error(
+        "malformed database URL `{url}`: {reason} \
+         (expected sqlite://PATH, postgres://USER@HOST/DB or mysql://USER@HOST/DB)"
+    )]
+    BadUrl { url: String, reason: String },
+    #[error("cannot connect to {url}: {source}")]
+    Connect {
+        url: String,
+        #[source]
+        source: DbErr,
+    },
+    #[error("cannot set FK enforcement on {url}: {reason}")]
+    Enforcement { url: String, reason: String },
+}
+
+/// The dialect a URL names, or why it names none. Checked before connecting.
+pub fn dialect_of(url: &str) -> Result<Dialect, ConnectError> {
+    let bad = |reason: &str| ConnectError::BadUrl {
+        url: redact(url),
+        reason: reason.to_owned(),
+    };
+    let (scheme, rest) = url.split_once("://").ok_or_else(|| bad("missing `://`"))?;
+    let dialect = match scheme {
+        "sqlite" => Dialect::Sqlite,
+        "postgres" | "postgresql" => Dialect::Postgres,
+        "mysql" | "mariadb" => Dialect::MySql,
+        other => return Err(bad(&format!("unknown scheme `{other}`"))),
+    };
+    if rest.is_empty() {
+        return Err(bad("nothing after `://`"));
+    }
+    if dialect != Dialect::Sqlite {
+        let path = rest.split('?').next().unwrap_or_default();
+        let database = path.split_once('/').map(|(_, db)| db).unwrap_or_default();
+        if database.is_empty() {
+            return Err(bad("no database name after the host"));
+        }
+    }
+    Ok(dialect)
+}
+
+/// Connects to `url` with FK enforcement as asked, and checks it took effect on SQLite.
+pub async fn connect(url: &str, enforce: Enforce) -> Result<DatabaseConnection, ConnectError> {
+    let dialect = dialect_of(url)?;
+    let url = normalise(url);
+    let mut options = ConnectOptions::new(url.clone());
+    options.sqlx_logging(false);
+    let on = enforce == Enforce::On;
+    match dialect {
+        Dialect::Sqlite => {
+            options.map_sqlx_sqlite_opts(move |o| o.foreign_keys(on));
+        }
+        Dialect::Postgres if !on => {
+            options.map_sqlx_postgres_opts(|o| {
+                o.options([("session_replication_role", "replica")])
+            });
+        }
+        Dialect::MySql if !on => {
+            options.map_sqlx_mysql_pool_opts(|pool| {
+                pool.after_connect(|conn, _| {
+                    Box::pin(async move {
+                        sea_orm::sqlx::Executor::execute(
+                            conn,
+                            "SET SESSION foreign_key_checks = 0",
+                        )
+                        .await
+                        .map(drop)
+                    })
+                })
+            });
+        }
+        _ => {}
+    }
+    let db = Database::connect(options)
+        .await
+        .map_err(|source| ConnectError::Connect {
+            url: redact(&url),
+            source,
+        })?;
+    if dialect == Dialect::Sqlite {
+        check_sqlite_enforcement(&db, on, &url).await?;
+    }
+    Ok(db)
+}
+
+async fn check_sqlite_enforcement(
+    db: &DatabaseConnection,
+    expected: bool,
+    url: &str,
+) -> Result<(), ConnectError> {
+    let failure = |reason: String| ConnectError::Enforcement {
+        url: redact(url),
+        reason,
+    };
+    let row = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            "PRAGMA foreign_keys",
+        ))
+        .await
+        .map_err(|e| failure(e.to_string()))?
+        .ok_or_else(|| failure("PRAGMA foreign_keys returned nothing".into()))?;
+    let value: i32 = row
+        .try_get_by_index(0)
+        .map_err(|e| failure(e.to_string()))?;
+    if (value != 0) != expected {
+        return Err(failure(format!("foreign_keys is {value}")));
+    }
+    Ok(())
+}
+
+/// `mariadb://` is accepted as a spelling of `mysql://`.
+fn normalise(url: &str) -> String {
+    match url.strip_prefix("mariadb://") {
+        Some(rest) => format!("mysql://{rest}"),
+        None => url.to_owned(),
+    }
+}
+
+/// The URL with any password replaced, for messages.
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    match rest.split_once('@') {
+        Some((auth, host)) if auth.contains(':') => {
+            let user = auth.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@{host}")
+        }
+        _ => url.to_owned(),
+    }
+}

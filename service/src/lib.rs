@@ -1,0 +1,11 @@
+//! Delete-rule tooling over a RuleGraph, and the `cascade` command line built on it.
+//!
+//! The library parts take a connection and a RuleGraph and return typed results and errors;
+//! only [`cli`] formats output and maps outcomes to exit codes.
+
+pub mod cli;
+pub mod connect;
+pub mod counts;
+pub mod render;
+pub mod rules_source;
+pub mod seed;
