@@ -154,7 +154,9 @@ fn create_table(table: &Table) -> TableCreateStatement {
     }
     for key in &table.unique_keys {
         let mut unique = IndexBuilder::create();
-        unique.unique().name(format!("uq_{}_{}", table.name, key.join("_")));
+        unique
+            .unique()
+            .name(format!("uq_{}_{}", table.name, key.join("_")));
         for column in key {
             unique.col(Alias::new(column));
         }

@@ -76,20 +76,16 @@ pub async fn connect(url: &str, enforce: Enforce) -> Result<DatabaseConnection, 
             options.map_sqlx_sqlite_opts(move |o| o.foreign_keys(on));
         }
         Dialect::Postgres if !on => {
-            options.map_sqlx_postgres_opts(|o| {
-                o.options([("session_replication_role", "replica")])
-            });
+            options
+                .map_sqlx_postgres_opts(|o| o.options([("session_replication_role", "replica")]));
         }
         Dialect::MySql if !on => {
             options.map_sqlx_mysql_pool_opts(|pool| {
                 pool.after_connect(|conn, _| {
                     Box::pin(async move {
-                        sea_orm::sqlx::Executor::execute(
-                            conn,
-                            "SET SESSION foreign_key_checks = 0",
-                        )
-                        .await
-                        .map(drop)
+                        sea_orm::sqlx::Executor::execute(conn, "SET SESSION foreign_key_checks = 0")
+                            .await
+                            .map(drop)
                     })
                 })
             });

@@ -33,7 +33,9 @@ pub struct SeedOptions {
 pub enum SeedError {
     #[error("table `{0}` is missing: run `cascade migrate up` first")]
     MissingTable(String),
-    #[error("table `{table}` already holds rows; seed needs empty tables (`cascade migrate fresh`)")]
+    #[error(
+        "table `{table}` already holds rows; seed needs empty tables (`cascade migrate fresh`)"
+    )]
     NotEmpty { table: String },
     #[error("scale must be at least 1")]
     ZeroScale,
@@ -140,9 +142,17 @@ fn shape(graph: &RuleGraph, options: SeedOptions) -> BTreeMap<String, Vec<Fixtur
     for _ in 0..projects {
         let project = rows.add("project", vec![("owner_id", owner(&mut rng))]);
         let in_project = |rng: &mut fastrand::Rng| {
-            vec![("project_id", Some(project.clone())), ("owner_id", owner(rng))]
+            vec![
+                ("project_id", Some(project.clone())),
+                ("owner_id", owner(rng)),
+            ]
         };
-        for (table, count) in [("data_source", 2), ("dataset", 3), ("prompt", 3), ("document", 8)] {
+        for (table, count) in [
+            ("data_source", 2),
+            ("dataset", 3),
+            ("prompt", 3),
+            ("document", 8),
+        ] {
             for _ in 0..count {
                 rows.add(table, in_project(&mut rng));
             }
@@ -154,7 +164,10 @@ fn shape(graph: &RuleGraph, options: SeedOptions) -> BTreeMap<String, Vec<Fixtur
         for _ in 0..2 {
             let workflow = rows.add("workflow", in_project(&mut rng));
             let under_workflow = |rng: &mut fastrand::Rng| {
-                vec![("workflow_id", Some(workflow.clone())), ("owner_id", owner(rng))]
+                vec![
+                    ("workflow_id", Some(workflow.clone())),
+                    ("owner_id", owner(rng)),
+                ]
             };
             let schedule = rows.add("schedule", under_workflow(&mut rng));
             for _ in 0..4 {
@@ -169,8 +182,14 @@ fn shape(graph: &RuleGraph, options: SeedOptions) -> BTreeMap<String, Vec<Fixtur
         }
         for _ in 0..2 {
             let mut links = in_project(&mut rng);
-            links.push(("workflow_id", rng.bool().then(|| workflows[rng.usize(..2)].clone())));
-            links.push(("model_id", rng.bool().then(|| models[rng.usize(..2)].clone())));
+            links.push((
+                "workflow_id",
+                rng.bool().then(|| workflows[rng.usize(..2)].clone()),
+            ));
+            links.push((
+                "model_id",
+                rng.bool().then(|| models[rng.usize(..2)].clone()),
+            ));
             rows.add("deployment", links);
         }
     }
@@ -178,7 +197,12 @@ fn shape(graph: &RuleGraph, options: SeedOptions) -> BTreeMap<String, Vec<Fixtur
     let parents: Vec<(String, Vec<String>)> = rows
         .0
         .iter()
-        .map(|(table, r)| (format!("{table}_label"), r.iter().map(|r| r.uid.clone()).collect()))
+        .map(|(table, r)| {
+            (
+                format!("{table}_label"),
+                r.iter().map(|r| r.uid.clone()).collect(),
+            )
+        })
         .filter(|(label_table, _)| graph.table(label_table).is_some())
         .collect();
     for (label_table, uids) in parents {
@@ -242,9 +266,7 @@ fn filler(kind: &ColumnKind, uid: &str, rng: &mut fastrand::Rng) -> Value {
         ColumnKind::Float => rng.f64().into(),
         ColumnKind::Boolean => rng.bool().into(),
         ColumnKind::Json => serde_json::json!({ "source": uid, "n": rng.u32(..100) }).into(),
-        ColumnKind::Timestamp => {
-            (base + TimeDelta::seconds(rng.i64(0..31_536_000))).into()
-        }
+        ColumnKind::Timestamp => (base + TimeDelta::seconds(rng.i64(0..31_536_000))).into(),
         ColumnKind::Other(_) => Value::String(None),
     }
 }

@@ -22,7 +22,8 @@ pub const DEFAULT_MYSQL_URL: &str = "mysql://root@127.0.0.1:3306/test";
 
 const POSTGRES_START: &str =
     "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start";
-const MYSQL_START: &str = "start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd";
+const MYSQL_START: &str =
+    "start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd";
 
 /// A database that exists for one test.
 pub struct TestDb {
@@ -49,8 +50,11 @@ where
     F: FnOnce(TestDb) -> Fut,
     Fut: Future<Output = ()>,
 {
-    let db = TestDb::create(dialect).await;
-    let server = db.server.clone();
+    let mut db = TestDb::create(dialect).await;
+    // Keep the SQLite directory and the admin handle here, not in the body: an `async move`
+    // block captures only the fields it uses and would drop the rest (and the file) early.
+    let _sqlite_dir = db._sqlite_dir.take();
+    let server = db.server.take();
     let outcome = AssertUnwindSafe(body(db)).catch_unwind().await;
     if let Some((admin, name)) = server {
         let sql = match dialect {

@@ -1,30 +1,30 @@
 //! The GenAI Factory controller domain: one SeaORM entity per table, each `belongs_to` stating its
 //! delete rule. [`registry`] lists them; the RuleGraph is built from that list, never by hand.
 
-pub mod user;
-pub mod user_label;
-pub mod project;
-pub mod project_label;
 pub mod data_source;
 pub mod data_source_label;
 pub mod dataset;
 pub mod dataset_label;
-pub mod model;
-pub mod model_label;
-pub mod prompt;
-pub mod prompt_label;
-pub mod document;
-pub mod document_label;
-pub mod workflow;
-pub mod workflow_label;
-pub mod session;
-pub mod session_label;
 pub mod deployment;
 pub mod deployment_label;
-pub mod schedule;
-pub mod schedule_label;
+pub mod document;
+pub mod document_label;
+pub mod model;
+pub mod model_label;
+pub mod project;
+pub mod project_label;
+pub mod prompt;
+pub mod prompt_label;
 pub mod run;
 pub mod run_label;
+pub mod schedule;
+pub mod schedule_label;
+pub mod session;
+pub mod session_label;
+pub mod user;
+pub mod user_label;
+pub mod workflow;
+pub mod workflow_label;
 
 use crate::rules::EntityDecl;
 

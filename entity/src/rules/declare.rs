@@ -6,8 +6,8 @@
 
 use sea_orm::sea_query::{ColumnType, SimpleExpr, StringLen, Value};
 use sea_orm::{
-    ColumnTrait, EntityTrait, ForeignKeyAction, IdenStatic, Iterable, PrimaryKeyToColumn, RelationTrait,
-    RelationType,
+    ColumnTrait, EntityTrait, ForeignKeyAction, IdenStatic, Iterable, PrimaryKeyToColumn,
+    RelationTrait, RelationType,
 };
 
 use super::model::{ColumnDefault, ColumnKind, FkAction};

@@ -144,13 +144,19 @@ fn diff_table(expected: &Table, actual: &Table, dialect: Dialect, drifts: &mut V
     }
     let expected_uniques = sorted_sets(&expected.unique_keys);
     let actual_uniques = sorted_sets(&actual.unique_keys);
-    for columns in expected_uniques.iter().filter(|k| !actual_uniques.contains(k)) {
+    for columns in expected_uniques
+        .iter()
+        .filter(|k| !actual_uniques.contains(k))
+    {
         drifts.push(Drift::MissingUniqueKey {
             table: table(),
             columns: columns.clone(),
         });
     }
-    for columns in actual_uniques.iter().filter(|k| !expected_uniques.contains(k)) {
+    for columns in actual_uniques
+        .iter()
+        .filter(|k| !expected_uniques.contains(k))
+    {
         drifts.push(Drift::ExtraUniqueKey {
             table: table(),
             columns: columns.clone(),
@@ -197,7 +203,10 @@ fn diff_foreign_keys(expected: &Table, actual: &Table, dialect: Dialect, drifts:
             }
         }
     }
-    for fk in live.iter().filter(|l| !wanted.iter().any(|w| same_reference(w, l))) {
+    for fk in live
+        .iter()
+        .filter(|l| !wanted.iter().any(|w| same_reference(w, l)))
+    {
         drifts.push(Drift::ExtraForeignKey {
             table: table(),
             foreign_key: fk.describe(&actual.name),
@@ -256,7 +265,11 @@ impl std::fmt::Display for Drift {
             } => write!(
                 f,
                 "column `{table}.{column}` should be {}",
-                if *expected_nullable { "NULL" } else { "NOT NULL" }
+                if *expected_nullable {
+                    "NULL"
+                } else {
+                    "NOT NULL"
+                }
             ),
             Drift::DefaultPresence {
                 table,
@@ -281,7 +294,11 @@ impl std::fmt::Display for Drift {
                 write!(f, "`{table}` lacks unique key ({})", columns.join(", "))
             }
             Drift::ExtraUniqueKey { table, columns } => {
-                write!(f, "`{table}` has undeclared unique key ({})", columns.join(", "))
+                write!(
+                    f,
+                    "`{table}` has undeclared unique key ({})",
+                    columns.join(", ")
+                )
             }
             Drift::MissingForeignKey { foreign_key, .. } => {
                 write!(f, "foreign key {foreign_key} is missing")

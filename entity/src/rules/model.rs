@@ -235,9 +235,8 @@ impl Table {
 
     /// True when `columns` (as a set) is the primary key or a unique key, i.e. a valid FK target.
     pub fn is_key(&self, columns: &[String]) -> bool {
-        let same_set = |key: &[String]| {
-            key.len() == columns.len() && columns.iter().all(|c| key.contains(c))
-        };
+        let same_set =
+            |key: &[String]| key.len() == columns.len() && columns.iter().all(|c| key.contains(c));
         same_set(&self.primary_key)
             || self.unique_keys.iter().any(|k| same_set(k))
             || self

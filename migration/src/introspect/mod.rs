@@ -90,12 +90,15 @@ pub(crate) fn column_kind(spelling: &str) -> ColumnKind {
             ColumnKind::Integer
         }
         "bigint" | "int8" => ColumnKind::BigInteger,
-        "real" | "double" | "double precision" | "float" | "float4" | "float8" => {
-            ColumnKind::Float
-        }
+        "real" | "double" | "double precision" | "float" | "float4" | "float8" => ColumnKind::Float,
         "json" | "jsonb" | "json_text" => ColumnKind::Json,
-        "datetime" | "datetime_text" | "timestamp" | "timestamp without time zone"
-        | "timestamp with time zone" | "timestamptz" | "timestamp_text"
+        "datetime"
+        | "datetime_text"
+        | "timestamp"
+        | "timestamp without time zone"
+        | "timestamp with time zone"
+        | "timestamptz"
+        | "timestamp_text"
         | "timestamp_with_timezone_text" => ColumnKind::Timestamp,
         _ => ColumnKind::Other(spelling.to_owned()),
     }

@@ -148,11 +148,10 @@ async fn read_indexes(
     let mut found: BTreeMap<(String, String), (bool, Vec<String>, bool)> = BTreeMap::new();
     for row in rows(db, INDEXES, vec![]).await? {
         let key = (get(&row, "table_name")?, get(&row, "index_name")?);
-        let entry = found.entry(key).or_insert((
-            get::<i64>(&row, "non_unique")? == 0,
-            Vec::new(),
-            true,
-        ));
+        let entry =
+            found
+                .entry(key)
+                .or_insert((get::<i64>(&row, "non_unique")? == 0, Vec::new(), true));
         entry.1.push(get(&row, "column_name")?);
         // A prefix index (SUB_PART) cannot enforce uniqueness of whole values.
         entry.2 &= get::<Option<i64>>(&row, "sub_part")?.is_none();

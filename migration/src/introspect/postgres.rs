@@ -7,9 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use entity::rules::{
-    Column, ColumnDefault, Deferrable, Enforcement, ForeignKey, Index, Table,
-};
+use entity::rules::{Column, ColumnDefault, Deferrable, Enforcement, ForeignKey, Index, Table};
 use sea_orm::ConnectionTrait;
 
 use super::{IntrospectError, action, column_kind, get, name_list, rank_by, rows};

@@ -73,7 +73,11 @@ pub(super) async fn run(cli: &Cli, args: &DemoArgs, out: &mut dyn Write) -> anyh
         write_json(out, &report)?;
         return Ok(Status::Clean);
     }
-    let mut grid = render::grid(&["table", "rows", "delete rules (column -> parent: on delete)"]);
+    let mut grid = render::grid(&[
+        "table",
+        "rows",
+        "delete rules (column -> parent: on delete)",
+    ]);
     for row in &report.tables {
         let table = graph.table(&row.table);
         grid.add_row([

@@ -61,7 +61,10 @@ pub(super) async fn run(
     } else {
         let mut grid = render::grid(&["migration", "state"]);
         for m in &report.migrations {
-            grid.add_row([m.name.as_str(), if m.applied { "applied" } else { "pending" }]);
+            grid.add_row([
+                m.name.as_str(),
+                if m.applied { "applied" } else { "pending" },
+            ]);
         }
         writeln!(out, "{grid}")?;
     }
