@@ -12,6 +12,8 @@ use thiserror::Error;
 /// Used when neither `--url` nor `DATABASE_URL` is given: a SQLite file in the working directory.
 pub const DEFAULT_URL: &str = "sqlite://cascade.db?mode=rwc";
 
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Whether the database enforces FK constraints on this connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Enforce {
@@ -69,7 +71,11 @@ pub async fn connect(url: &str, enforce: Enforce) -> Result<DatabaseConnection, 
     let dialect = dialect_of(url)?;
     let url = normalise(url);
     let mut options = ConnectOptions::new(url.clone());
-    options.sqlx_logging(false);
+    // A refused connection is retried until the acquire timeout; a CLI should answer quickly.
+    options
+        .sqlx_logging(false)
+        .connect_timeout(CONNECT_TIMEOUT)
+        .acquire_timeout(CONNECT_TIMEOUT);
     let on = enforce == Enforce::On;
     match dialect {
         Dialect::Sqlite => {
