@@ -6,6 +6,10 @@
 pub mod cli;
 pub mod connect;
 pub mod counts;
+pub mod docs;
+pub mod lint;
+pub mod policy;
+pub mod reach;
 pub mod render;
 pub mod rules_source;
 pub mod seed;

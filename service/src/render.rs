@@ -41,7 +41,7 @@ pub fn rules(graph: &RuleGraph) -> String {
                 fk.on_delete.to_string(),
                 fk.on_update.to_string(),
                 enforcement(fk).to_owned(),
-                yes_no(nullable(table, fk)).to_owned(),
+                yes_no(table.all_nullable(&fk.columns)).to_owned(),
                 yes_no(table.has_index_covering(&fk.columns)).to_owned(),
             ]);
         }
@@ -77,13 +77,6 @@ pub fn enforcement(fk: &ForeignKey) -> &'static str {
     }
 }
 
-/// Whether every FK column accepts NULL.
-fn nullable(table: &Table, fk: &ForeignKey) -> bool {
-    fk.columns
-        .iter()
-        .all(|c| table.column(c).is_some_and(|c| c.nullable))
-}
-
-fn yes_no(value: bool) -> &'static str {
+pub fn yes_no(value: bool) -> &'static str {
     if value { "yes" } else { "no" }
 }

@@ -219,6 +219,13 @@ impl Table {
         self.columns.iter().find(|c| c.name == name)
     }
 
+    /// True when every one of `columns` exists and accepts NULL.
+    pub fn all_nullable(&self, columns: &[String]) -> bool {
+        columns
+            .iter()
+            .all(|c| self.column(c).is_some_and(|c| c.nullable))
+    }
+
     /// True when some key or index can serve lookups on exactly `columns`: its leading
     /// columns are the same set (in any order).
     pub fn has_index_covering(&self, columns: &[String]) -> bool {

@@ -3,6 +3,8 @@
 //! returns whether it found something (exit 1) or not (exit 0); errors become exit 2 in `main`.
 
 mod demo;
+mod docs;
+mod lint;
 mod migrate;
 mod rules;
 mod seed;
@@ -53,6 +55,11 @@ pub enum Command {
     Seed(seed::SeedArgs),
     /// Print the rule graph: declared (no database needed) or the live database's (--rules live).
     Rules,
+    /// Lint the rules (declared, or the live database's) under stable rule ids; exit 1 on errors.
+    Lint(lint::LintArgs),
+    /// Generate the schema docs: per-table FKs, what deleting each table does, the
+    /// delete-behaviour matrix and a Mermaid ER diagram.
+    Docs(docs::DocsArgs),
 }
 
 /// What a successful command found.
@@ -80,6 +87,8 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Status> {
         Command::Migrate(args) => migrate::run(&cli, args, out).await,
         Command::Seed(args) => seed::run(&cli, args, out).await,
         Command::Rules => rules::run(&cli, out).await,
+        Command::Lint(args) => lint::run(&cli, args, out).await,
+        Command::Docs(args) => docs::run(&cli, args, out).await,
     }
 }
 
