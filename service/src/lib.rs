@@ -6,6 +6,7 @@
 pub mod cli;
 pub mod connect;
 pub mod counts;
+pub mod delete;
 pub mod docs;
 pub mod lint;
 pub mod policy;
@@ -13,3 +14,4 @@ pub mod reach;
 pub mod render;
 pub mod rules_source;
 pub mod seed;
+pub mod snapshot;

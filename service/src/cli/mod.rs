@@ -2,6 +2,7 @@
 //! module, writes its report to the given output (stdout in the binary, a buffer in tests) and
 //! returns whether it found something (exit 1) or not (exit 0); errors become exit 2 in `main`.
 
+mod delete;
 mod demo;
 mod docs;
 mod lint;
@@ -60,6 +61,14 @@ pub enum Command {
     /// Generate the schema docs: per-table FKs, what deleting each table does, the
     /// delete-behaviour matrix and a Mermaid ER diagram.
     Docs(docs::DocsArgs),
+    /// Preview a delete: rows deleted per table, rows nulled/defaulted per FK, cascade depth,
+    /// or the refusal with blocking keys and path. Changes nothing.
+    Plan(delete::TargetArgs),
+    /// Delete the selected rows with their cascade, in one transaction (ORM or native mode).
+    Delete(delete::DeleteArgs),
+    /// Run the delete natively and through the ORM executor (enforcement off) on the same data,
+    /// compare outcomes and every table, roll both back; exit 1 on a mismatch.
+    Verify(delete::TargetArgs),
 }
 
 /// What a successful command found.
@@ -89,6 +98,9 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Status> {
         Command::Rules => rules::run(&cli, out).await,
         Command::Lint(args) => lint::run(&cli, args, out).await,
         Command::Docs(args) => docs::run(&cli, args, out).await,
+        Command::Plan(args) => delete::run_plan(&cli, args, out).await,
+        Command::Delete(args) => delete::run_delete(&cli, args, out).await,
+        Command::Verify(args) => delete::run_verify(&cli, args, out).await,
     }
 }
 

@@ -1,0 +1,215 @@
+//! `cascade plan|delete|verify --table T --where SQL`: preview, perform or verify a delete of the
+//! root rows the operator's predicate selects, with its whole cascade.
+
+use std::io::Write;
+
+use anyhow::bail;
+use clap::Args;
+use entity::RuleGraph;
+use serde::Serialize;
+
+use super::{Cli, Status, write_json};
+use crate::connect::{Enforce, connect};
+use crate::delete::{
+    DeleteError, DeleteMode, DeleteOptions, Effect, Outcome, Refusal, Selection, VerifyReport,
+    delete, plan, verify,
+};
+use crate::render;
+use crate::rules_source::{self, RulesSource};
+
+#[derive(Debug, Args)]
+pub struct TargetArgs {
+    /// The root table to delete from.
+    #[arg(long)]
+    pub table: String,
+    /// SQL predicate selecting the root rows (the operator's own SQL, e.g. "uid = 'p1'").
+    #[arg(long = "where", value_name = "SQL")]
+    pub predicate: String,
+}
+
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// orm: our executor does every update and delete itself; db: one native DELETE, the
+    /// engine cascades.
+    #[arg(long, value_enum, default_value_t = DeleteMode::Orm)]
+    pub mode: DeleteMode,
+    /// Turn the database's FK enforcement off for this connection (SQLite foreign_keys=OFF,
+    /// MariaDB foreign_key_checks=0, PostgreSQL session_replication_role=replica, superuser
+    /// only), so ORM mode provably does all the work.
+    #[arg(long)]
+    pub no_enforce: bool,
+    /// Do everything, report it, then roll back.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+async fn rules(cli: &Cli, db: &sea_orm::DatabaseConnection) -> anyhow::Result<RuleGraph> {
+    Ok(match cli.rules {
+        RulesSource::Declared => entity::declared_rules()?,
+        RulesSource::Live => rules_source::load(cli.rules, db).await?,
+    })
+}
+
+/// A refusal is a finding (exit 1); other delete errors are errors (exit 2).
+fn refused(cli: &Cli, error: DeleteError, out: &mut dyn Write) -> anyhow::Result<Status> {
+    let DeleteError::Refused(refusal) = error else {
+        return Err(error.into());
+    };
+    if cli.json {
+        #[derive(Serialize)]
+        struct Refused<'a> {
+            refused: &'a Refusal,
+        }
+        write_json(out, &Refused { refused: &refusal })?;
+    } else {
+        writeln!(out, "{refusal}")?;
+    }
+    Ok(Status::Finding)
+}
+
+pub(super) async fn run_plan(
+    cli: &Cli,
+    args: &TargetArgs,
+    out: &mut dyn Write,
+) -> anyhow::Result<Status> {
+    let db = cli.connect().await?;
+    let graph = rules(cli, &db).await?;
+    let selection = Selection::sql(&args.predicate);
+    match plan(&db, &graph, &args.table, &selection, DeleteMode::Orm).await {
+        Ok(effect) if cli.json => write_json(out, &effect).map(|_| Status::Clean),
+        Ok(effect) => {
+            writeln!(out, "{}", effect_grid(&effect))?;
+            writeln!(
+                out,
+                "{} rows would be deleted; cascade depth {}. Nothing was changed.",
+                effect.total_deleted(),
+                effect.depth
+            )?;
+            Ok(Status::Clean)
+        }
+        Err(error) => refused(cli, error, out),
+    }
+}
+
+pub(super) async fn run_delete(
+    cli: &Cli,
+    args: &DeleteArgs,
+    out: &mut dyn Write,
+) -> anyhow::Result<Status> {
+    let enforce = if args.no_enforce {
+        Enforce::Off
+    } else {
+        Enforce::On
+    };
+    let db = match connect(&cli.url, enforce).await {
+        Ok(db) => db,
+        Err(e) if args.no_enforce && cli.url.starts_with("postgres") => {
+            bail!("{}", DeleteError::EnforcementOff(e.to_string()))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let graph = rules(cli, &db).await?;
+    let selection = Selection::sql(&args.target.predicate);
+    let options = DeleteOptions {
+        mode: args.mode,
+        dry_run: args.dry_run,
+    };
+    match delete(&db, &graph, &args.target.table, &selection, options).await {
+        Ok(report) if cli.json => write_json(out, &report).map(|_| Status::Clean),
+        Ok(report) => {
+            writeln!(out, "{}", effect_grid(&report.effect))?;
+            writeln!(
+                out,
+                "{} rows deleted ({:?} mode, {} statements){}.",
+                report.effect.total_deleted(),
+                report.mode,
+                report.statements,
+                if report.dry_run {
+                    "; dry run: rolled back"
+                } else {
+                    ""
+                }
+            )?;
+            Ok(Status::Clean)
+        }
+        Err(error) => refused(cli, error, out),
+    }
+}
+
+pub(super) async fn run_verify(
+    cli: &Cli,
+    args: &TargetArgs,
+    out: &mut dyn Write,
+) -> anyhow::Result<Status> {
+    let graph = rules(cli, &cli.connect().await?).await?;
+    let selection = Selection::sql(&args.predicate);
+    let report = verify(&cli.url, &graph, &args.table, &selection).await?;
+    if cli.json {
+        write_json(out, &report)?;
+    } else {
+        print_verify(&report, out)?;
+    }
+    Ok(if report.matches {
+        Status::Clean
+    } else {
+        Status::Finding
+    })
+}
+
+fn print_verify(report: &VerifyReport, out: &mut dyn Write) -> anyhow::Result<()> {
+    let describe = |o: &Outcome| match o {
+        Outcome::Deleted { deleted } => format!("deleted {} rows", deleted.values().sum::<u64>()),
+        Outcome::Refused { kind, message } => format!("refused ({kind}): {message}"),
+    };
+    writeln!(
+        out,
+        "native ({}): {}",
+        report.dialect,
+        describe(&report.native)
+    )?;
+    writeln!(out, "orm (enforcement off): {}", describe(&report.orm))?;
+    for diff in &report.diffs {
+        writeln!(
+            out,
+            "table {}: {} rows only after native, {} only after orm",
+            diff.table,
+            diff.only_native.len(),
+            diff.only_orm.len()
+        )?;
+        for row in diff.only_native.iter().take(5) {
+            writeln!(out, "  native only: {row:?}")?;
+        }
+        for row in diff.only_orm.iter().take(5) {
+            writeln!(out, "  orm only:    {row:?}")?;
+        }
+    }
+    writeln!(
+        out,
+        "{}",
+        if report.matches {
+            "MATCH: same outcome, identical tables"
+        } else if report.abstained {
+            "ABSTAINED: the model refuses as order_dependent where the engine decided by an ordering it cannot know"
+        } else {
+            "MISMATCH"
+        }
+    )?;
+    Ok(())
+}
+
+fn effect_grid(effect: &Effect) -> String {
+    let mut grid = render::grid(&["table", "effect", "rows"]);
+    for (table, rows) in &effect.deleted {
+        grid.add_row([table.clone(), "deleted".into(), rows.to_string()]);
+    }
+    for update in &effect.updated {
+        grid.add_row([
+            format!("{}.{}", update.table, update.columns.join(",")),
+            format!("ON DELETE {}", update.action),
+            update.rows.to_string(),
+        ]);
+    }
+    grid.to_string()
+}

@@ -1,0 +1,507 @@
+//! The non-cascading edges of a delete: which surviving rows are nulled or defaulted (kept in
+//! work tables for the executor), which rows would block, and the engine's verdict.
+//!
+//! For every RESTRICT / NO ACTION / SET NULL / SET DEFAULT edge into a table that loses rows,
+//! the referencing rows split into survivors (not deleted themselves) and doomed rows (deleted
+//! by another path). Doomed rows are counted by how their generation compares with their
+//! parent's, which is what the engines' orderings turn on.
+
+use entity::RuleGraph;
+use entity::rules::{ColumnDefault, Deferrable, FkAction, ForeignKey, Table};
+
+use super::closure::{Closure, parent_join};
+use super::engine::Verdict;
+use super::report::{ColumnUpdate, DeleteError, Refusal, RefusalKind};
+use super::session::Session;
+
+/// Referencing rows of one edge, split the way the engines' checks see them.
+#[derive(Debug, Clone)]
+pub(crate) struct EdgeEffect {
+    pub child: String,
+    pub parent: String,
+    pub label: String,
+    /// The action as the engine applies it (dialect-normalised).
+    pub action: FkAction,
+    pub deferrable: Deferrable,
+    /// SET NULL writes NULL into a NOT NULL or primary-key column.
+    pub nulls_not_null: bool,
+    /// SET DEFAULT writes a key that no surviving parent row has.
+    pub default_missing_parent: bool,
+    /// Referencing rows that are not deleted.
+    pub survivors: u64,
+    /// Referencing rows deleted by another path, and of those: deleted two or more generations
+    /// after their parent, exactly one generation after, or the parent row itself.
+    pub doomed: u64,
+    pub doomed_late: u64,
+    pub doomed_next_layer: u64,
+    pub doomed_self: u64,
+    /// Work table with the keys of the surviving rows to update (SET NULL / SET DEFAULT).
+    pub update_table: Option<String>,
+    pub columns: Vec<String>,
+}
+
+impl EdgeEffect {
+    pub fn refusal_kind(&self) -> RefusalKind {
+        match self.action {
+            FkAction::NoAction => RefusalKind::NoAction,
+            FkAction::SetNull => RefusalKind::NotNull,
+            FkAction::SetDefault => RefusalKind::FkMissingParent,
+            FkAction::Restrict | FkAction::Cascade => RefusalKind::Restrict,
+        }
+    }
+
+    /// Whether the action fails on a row that still exists when it runs.
+    fn fails_on_existing_row(&self) -> bool {
+        match self.action {
+            FkAction::Restrict | FkAction::NoAction => true,
+            FkAction::SetNull => self.nulls_not_null,
+            FkAction::SetDefault => self.default_missing_parent,
+            FkAction::Cascade => false,
+        }
+    }
+
+    pub fn survivors_fail(&self) -> bool {
+        self.survivors > 0 && self.fails_on_existing_row()
+    }
+
+    pub fn doomed_fail(&self) -> bool {
+        self.doomed > 0 && self.fails_on_existing_row()
+    }
+
+    pub fn doomed_other_rows(&self) -> u64 {
+        self.doomed - self.doomed_self
+    }
+}
+
+/// Measures every non-cascading edge into a table that loses rows.
+pub(crate) async fn measure(
+    s: &mut Session<'_>,
+    graph: &RuleGraph,
+    closure: &Closure,
+) -> Result<Vec<EdgeEffect>, DeleteError> {
+    let mut effects = Vec::new();
+    let edges: Vec<(&Table, &ForeignKey)> = graph
+        .foreign_keys()
+        .filter(|(_, fk)| fk.on_delete != FkAction::Cascade)
+        .filter(|(_, fk)| {
+            closure
+                .tables
+                .get(&fk.parent_table)
+                .is_some_and(|w| w.deleted > 0)
+        })
+        .collect();
+    for (index, (child, fk)) in edges.into_iter().enumerate() {
+        effects.push(measure_edge(s, graph, closure, child, fk, index).await?);
+    }
+    Ok(effects)
+}
+
+async fn measure_edge(
+    s: &mut Session<'_>,
+    graph: &RuleGraph,
+    closure: &Closure,
+    child: &Table,
+    fk: &ForeignKey,
+    index: usize,
+) -> Result<EdgeEffect, DeleteError> {
+    let parent_work = closure
+        .tables
+        .get(&fk.parent_table)
+        .map(|w| w.name.clone())
+        .unwrap_or_default();
+    let join = parent_join(s, graph, fk, &parent_work);
+    let child_work = closure
+        .child_side(s, &child.name, &fk.parent_table)
+        .map(str::to_owned);
+    let not_doomed = match &child_work {
+        Some(work) => format!(
+            " WHERE NOT EXISTS (SELECT 1 FROM {} x WHERE {})",
+            s.q(work),
+            s.equal("x", &child.primary_key, "c", &child.primary_key)
+        ),
+        None => String::new(),
+    };
+    let columns = fk
+        .set_null_columns
+        .clone()
+        .unwrap_or_else(|| fk.columns.clone());
+    let mut effect = EdgeEffect {
+        child: child.name.clone(),
+        parent: fk.parent_table.clone(),
+        label: fk.describe(&child.name),
+        action: fk.on_delete,
+        deferrable: fk.deferrable,
+        nulls_not_null: columns.iter().any(|c| {
+            child.primary_key.contains(c) || child.column(c).is_some_and(|col| !col.nullable)
+        }),
+        default_missing_parent: false,
+        survivors: 0,
+        doomed: 0,
+        doomed_late: 0,
+        doomed_next_layer: 0,
+        doomed_self: 0,
+        update_table: None,
+        columns,
+    };
+    let from = format!("FROM {} c {join}", s.q(&child.name));
+    if matches!(fk.on_delete, FkAction::SetNull | FkAction::SetDefault) {
+        // Materialise the survivors' keys: the executor updates exactly these rows.
+        let name = format!("cascade_u{index}");
+        let q = |i: &str| s.q(i);
+        let drop = s.engine.drop_work_table(&q, &name);
+        let create = s
+            .engine
+            .create_work_table(&q, &name, &child.name, &child.primary_key);
+        s.exec(&drop).await?;
+        for statement in create {
+            s.exec(&statement).await?;
+        }
+        let sql = s.engine.insert_ignore(
+            &format!(
+                "{} ({}, cascade_gen)",
+                s.q(&name),
+                s.names(&child.primary_key)
+            ),
+            &format!(
+                "SELECT {}, 0 {from}{not_doomed}",
+                s.cols("c", &child.primary_key)
+            ),
+        );
+        effect.survivors = s.exec(&sql).await?;
+        effect.update_table = Some(name);
+        if fk.on_delete == FkAction::SetDefault {
+            effect.default_missing_parent =
+                !default_parent_survives(s, graph, closure, child, fk).await?;
+        }
+    } else {
+        effect.survivors = u64::try_from(
+            s.scalar(&format!("SELECT COUNT(*) {from}{not_doomed}"))
+                .await?,
+        )
+        .unwrap_or(0);
+    }
+    if let Some(work) = &child_work {
+        let self_row = if child.name == fk.parent_table {
+            format!(
+                "CASE WHEN {} THEN 1 END",
+                s.equal("x", &child.primary_key, "d", &child.primary_key)
+            )
+        } else {
+            "NULL".to_owned()
+        };
+        let sql = format!(
+            "SELECT COUNT(*), COUNT(CASE WHEN d.cascade_gen <= x.cascade_gen - 2 THEN 1 END), \
+             COUNT(CASE WHEN d.cascade_gen = x.cascade_gen - 1 THEN 1 END), COUNT({self_row}) \
+             {from} JOIN {} x ON {}",
+            s.q(work),
+            s.equal("x", &child.primary_key, "c", &child.primary_key)
+        );
+        let rows = s.query(&sql).await?;
+        if let Some(row) = rows.first() {
+            let n = |i: usize| -> Result<u64, DeleteError> {
+                Ok(u64::try_from(row.try_get_by_index::<i64>(i)?).unwrap_or(0))
+            };
+            effect.doomed = n(0)?;
+            effect.doomed_late = n(1)?;
+            effect.doomed_next_layer = n(2)?;
+            effect.doomed_self = n(3)?;
+        }
+    }
+    Ok(effect)
+}
+
+/// Whether the key SET DEFAULT writes has a parent row that survives. A default with a NULL
+/// part references nothing (MATCH SIMPLE), which is fine.
+async fn default_parent_survives(
+    s: &mut Session<'_>,
+    graph: &RuleGraph,
+    closure: &Closure,
+    child: &Table,
+    fk: &ForeignKey,
+) -> Result<bool, DeleteError> {
+    let mut conditions = Vec::new();
+    for (column, parent_column) in fk.columns.iter().zip(&fk.parent_columns) {
+        match child.column(column).and_then(|c| c.default.as_ref()) {
+            None => return Ok(true),
+            Some(default) => conditions.push(format!(
+                "p.{} = ({})",
+                s.q(parent_column),
+                default_sql(default)
+            )),
+        }
+    }
+    let parent_key = graph
+        .table(&fk.parent_table)
+        .map(|p| p.primary_key.clone())
+        .unwrap_or_default();
+    let surviving = match closure.tables.get(&fk.parent_table) {
+        Some(work) => format!(
+            " AND NOT EXISTS (SELECT 1 FROM {} d WHERE {})",
+            s.q(&work.name),
+            s.equal("d", &parent_key, "p", &parent_key)
+        ),
+        None => String::new(),
+    };
+    let sql = format!(
+        "SELECT COUNT(*) FROM {} p WHERE {}{surviving}",
+        s.q(&fk.parent_table),
+        conditions.join(" AND ")
+    );
+    Ok(s.scalar(&sql).await? > 0)
+}
+
+/// A column default as SQL: catalog text verbatim, declared literals rendered.
+pub(crate) fn default_sql(default: &ColumnDefault) -> String {
+    match default {
+        ColumnDefault::Bool(b) => if *b { "1" } else { "0" }.to_owned(),
+        ColumnDefault::Int(i) => i.to_string(),
+        ColumnDefault::Text(t) => format!("'{}'", t.replace('\'', "''")),
+        ColumnDefault::Sql(sql) => sql.clone(),
+    }
+}
+
+/// The refusal (if any) the engine makes, given every edge's effect and the closure.
+pub(crate) async fn judge(
+    s: &mut Session<'_>,
+    graph: &RuleGraph,
+    closure: &Closure,
+    effects: &[EdgeEffect],
+    path_to: &dyn Fn(&str) -> Vec<String>,
+) -> Result<Option<Refusal>, DeleteError> {
+    if let Some(limit) = s.engine.refusing_depth()
+        && closure.max_generation >= limit
+    {
+        return Ok(Some(Refusal {
+            kind: RefusalKind::CascadeDepth,
+            table: closure.tables.keys().next().cloned().unwrap_or_default(),
+            foreign_key: None,
+            rows: 0,
+            sample_keys: Vec::new(),
+            path: Vec::new(),
+            message: format!(
+                "the cascade reaches {} levels; {} refuses at {limit}",
+                closure.max_generation, s.dialect
+            ),
+        }));
+    }
+    if s.engine.refuses_fk_mismatch() {
+        for (table, work) in &closure.tables {
+            if work.deleted == 0 {
+                continue;
+            }
+            let parent = graph.table(table);
+            if let Some((child, fk)) = graph
+                .referencing(table)
+                .find(|(_, fk)| parent.is_some_and(|p| !p.is_key(&fk.parent_columns)))
+            {
+                return Ok(Some(refusal(
+                    RefusalKind::FkMismatch,
+                    &child.name,
+                    Some(fk.describe(&child.name)),
+                    0,
+                    path_to(table),
+                    format!(
+                        "{} references columns of `{table}` that are not a key",
+                        fk.describe(&child.name)
+                    ),
+                )));
+            }
+        }
+    }
+    let mut net_counted = 0;
+    for effect in effects {
+        match s.engine.judge(effect) {
+            Verdict::Fine => {}
+            Verdict::NetCounted => net_counted += effect.survivors,
+            Verdict::Refuse(kind) => {
+                let blocking = if effect.survivors_fail() {
+                    effect.survivors
+                } else {
+                    effect.doomed
+                };
+                let sample = sample_keys(s, graph, closure, effect).await?;
+                let mut r = refusal(
+                    kind,
+                    &effect.child,
+                    Some(effect.label.clone()),
+                    blocking,
+                    path_to(&effect.parent),
+                    describe(kind, effect),
+                );
+                r.sample_keys = sample;
+                return Ok(Some(r));
+            }
+        }
+    }
+    if net_counted > 0 {
+        let cancelled = dangling_references_deleted(s, graph, closure).await?;
+        if net_counted > cancelled {
+            let effect = effects
+                .iter()
+                .find(|e| e.action == FkAction::NoAction && e.survivors > 0);
+            if let Some(effect) = effect {
+                let mut r = refusal(
+                    RefusalKind::NoAction,
+                    &effect.child,
+                    Some(effect.label.clone()),
+                    effect.survivors,
+                    path_to(&effect.parent),
+                    describe(RefusalKind::NoAction, effect),
+                );
+                r.sample_keys = sample_keys(s, graph, closure, effect).await?;
+                return Ok(Some(r));
+            }
+        }
+    }
+    Ok(None)
+}
+
+fn refusal(
+    kind: RefusalKind,
+    table: &str,
+    foreign_key: Option<String>,
+    rows: u64,
+    path: Vec<String>,
+    message: String,
+) -> Refusal {
+    Refusal {
+        kind,
+        table: table.to_owned(),
+        foreign_key,
+        rows,
+        sample_keys: Vec::new(),
+        path,
+        message,
+    }
+}
+
+fn describe(kind: RefusalKind, e: &EdgeEffect) -> String {
+    match kind {
+        RefusalKind::OrderDependent => format!(
+            "{} rows of `{}` are both deleted by the cascade and checked by {} ({}); whether \
+             the engine checks before or after deleting them depends on an ordering the model \
+             cannot determine",
+            e.doomed_other_rows(),
+            e.child,
+            e.label,
+            e.action
+        ),
+        RefusalKind::NotNull => format!(
+            "ON DELETE SET NULL would write NULL into NOT NULL `{}`.{}",
+            e.child,
+            e.columns.join(",")
+        ),
+        RefusalKind::FkMissingParent => format!(
+            "ON DELETE SET DEFAULT on {} writes a key with no parent row",
+            e.label
+        ),
+        _ => format!(
+            "rows of `{}` still reference deleted `{}` rows through {} ({})",
+            e.child, e.parent, e.label, e.action
+        ),
+    }
+}
+
+/// Up to five keys of the rows an effect is about, rendered as text.
+async fn sample_keys(
+    s: &mut Session<'_>,
+    graph: &RuleGraph,
+    closure: &Closure,
+    e: &EdgeEffect,
+) -> Result<Vec<String>, DeleteError> {
+    let Some(child) = graph.table(&e.child) else {
+        return Ok(Vec::new());
+    };
+    let Some(fk) = child
+        .foreign_keys
+        .iter()
+        .find(|fk| fk.describe(&child.name) == e.label)
+    else {
+        return Ok(Vec::new());
+    };
+    let parent_work = closure
+        .tables
+        .get(&e.parent)
+        .map(|w| w.name.clone())
+        .unwrap_or_default();
+    let text = s.engine.text_type();
+    let key = child
+        .primary_key
+        .iter()
+        .map(|k| format!("CAST(c.{} AS {text})", s.q(k)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "SELECT {key} FROM {} c {} ORDER BY 1 LIMIT 5",
+        s.q(&child.name),
+        parent_join(s, graph, fk, &parent_work)
+    );
+    let rows = s.query(&sql).await?;
+    let mut keys = Vec::new();
+    for row in rows {
+        let parts: Vec<String> = (0..child.primary_key.len())
+            .map(|i| {
+                row.try_get_by_index::<Option<String>>(i)
+                    .map(|v| v.unwrap_or_else(|| "NULL".into()))
+            })
+            .collect::<Result<_, _>>()?;
+        keys.push(if parts.len() == 1 {
+            parts.concat()
+        } else {
+            format!("({})", parts.join(", "))
+        });
+    }
+    Ok(keys)
+}
+
+/// Deleted rows whose own (non-NULL) reference already had no parent: each one cancels a
+/// NO ACTION violation in SQLite's end-of-statement counter.
+async fn dangling_references_deleted(
+    s: &mut Session<'_>,
+    graph: &RuleGraph,
+    closure: &Closure,
+) -> Result<u64, DeleteError> {
+    let mut total = 0;
+    for (table, work) in &closure.tables {
+        let Some(t) = graph.table(table) else {
+            continue;
+        };
+        for fk in t
+            .foreign_keys
+            .iter()
+            .filter(|fk| fk.enforcement == entity::rules::Enforcement::Database)
+        {
+            let not_null = fk
+                .columns
+                .iter()
+                .map(|c| format!("c.{} IS NOT NULL", s.q(c)))
+                .collect::<Vec<_>>()
+                .join(" AND ");
+            let sql = format!(
+                "SELECT COUNT(*) FROM {} c JOIN {} x ON {} WHERE {not_null} AND NOT EXISTS \
+                 (SELECT 1 FROM {} p WHERE {})",
+                s.q(table),
+                s.q(&work.name),
+                s.equal("x", &t.primary_key, "c", &t.primary_key),
+                s.q(&fk.parent_table),
+                s.equal("p", &fk.parent_columns, "c", &fk.columns)
+            );
+            total += u64::try_from(s.scalar(&sql).await?).unwrap_or(0);
+        }
+    }
+    Ok(total)
+}
+
+/// The updates the executor applies, for the report.
+pub(crate) fn column_updates(effects: &[EdgeEffect]) -> Vec<ColumnUpdate> {
+    effects
+        .iter()
+        .filter(|e| e.update_table.is_some() && e.survivors > 0)
+        .map(|e| ColumnUpdate {
+            table: e.child.clone(),
+            columns: e.columns.clone(),
+            action: e.action,
+            rows: e.survivors,
+        })
+        .collect()
+}

@@ -1,0 +1,93 @@
+//! Per-engine delete semantics: how each database orders and checks referential actions, how
+//! its errors map to refusal kinds, and the SQL spelling of work tables. One module per dialect;
+//! nothing outside this directory branches on the dialect.
+//!
+//! The closure (which rows are deleted) is the same on every engine; what differs is *whether*
+//! a delete fails. The judge sees, per non-cascading FK edge, the rows that survive and the rows
+//! that are themselves deleted by another path ("doomed"), with the BFS generation of parent and
+//! child, and decides per engine.
+
+mod mysql;
+mod postgres;
+mod sqlite;
+
+use entity::rules::Dialect;
+use sea_orm::DbErr;
+
+use super::effects::EdgeEffect;
+use super::report::RefusalKind;
+
+/// The verdict on one edge's effect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    Fine,
+    Refuse(RefusalKind),
+    /// SQLite NO ACTION: counted and checked at the end of the statement, net of deleted rows
+    /// whose own reference was already dangling.
+    NetCounted,
+}
+
+pub(crate) trait Engine: Sync {
+    /// Statements creating an empty work table `name` with `table`'s key columns and a
+    /// `cascade_gen` BIGINT column, unique on the key.
+    fn create_work_table(
+        &self,
+        q: &dyn Fn(&str) -> String,
+        name: &str,
+        table: &str,
+        key: &[String],
+    ) -> Vec<String>;
+
+    fn drop_work_table(&self, q: &dyn Fn(&str) -> String, name: &str) -> String;
+
+    /// `INSERT ... SELECT` that skips rows whose key is already present.
+    fn insert_ignore(&self, into: &str, select: &str) -> String;
+
+    /// The value an ON DELETE SET DEFAULT writes: the `DEFAULT` keyword where UPDATE accepts
+    /// it, the default expression itself where it does not (SQLite).
+    fn default_value_sql(&self, _default: Option<&entity::rules::ColumnDefault>) -> String {
+        "DEFAULT".to_owned()
+    }
+
+    /// The type to CAST a key to for display.
+    fn text_type(&self) -> &'static str {
+        "TEXT"
+    }
+
+    /// Whether a work table may appear twice in one statement (MySQL temporary tables may not).
+    fn reopens_work_tables(&self) -> bool {
+        true
+    }
+
+    /// Whether the effect of one non-cascading edge makes the engine refuse the delete.
+    fn judge(&self, effect: &EdgeEffect) -> Verdict;
+
+    /// The refusal kind of a native error, if the error is a refusal at all.
+    fn classify(&self, error: &DbErr) -> Option<RefusalKind>;
+
+    /// Cascade depth (in levels below the root) at which the engine refuses the delete.
+    fn refusing_depth(&self) -> Option<u32>;
+
+    /// Whether deleting from a parent whose FK references non-key columns fails outright.
+    fn refuses_fk_mismatch(&self) -> bool {
+        false
+    }
+
+    /// SQL that surfaces deferred constraint violations before the transaction ends.
+    fn check_deferred(&self) -> Option<&'static str> {
+        None
+    }
+}
+
+pub(crate) fn engine(dialect: Dialect) -> &'static dyn Engine {
+    match dialect {
+        Dialect::Sqlite => &sqlite::Sqlite,
+        Dialect::Postgres => &postgres::Postgres,
+        Dialect::MySql => &mysql::MySql,
+    }
+}
+
+/// The driver's message of a database error (sqlx wraps it a few levels deep).
+pub(crate) fn error_text(error: &DbErr) -> String {
+    error.to_string()
+}

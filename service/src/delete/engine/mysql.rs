@@ -1,0 +1,87 @@
+//! MariaDB / InnoDB: rows one at a time in primary-key order, depth-first, FKs in constraint-name
+//! order, every check immediate (NO ACTION is RESTRICT, SET DEFAULT is stored as RESTRICT: the
+//! graph is normalised with `Dialect::effective_action` before judging). A row referencing itself
+//! blocks its own delete. Cascades fail at 15 levels. A temporary table cannot be opened twice
+//! in one statement, so the executor stages through mirror tables.
+
+use entity::rules::FkAction;
+use sea_orm::DbErr;
+
+use super::super::effects::EdgeEffect;
+use super::super::report::RefusalKind;
+use super::{Engine, Verdict, error_text};
+
+pub(crate) struct MySql;
+
+impl Engine for MySql {
+    fn create_work_table(
+        &self,
+        q: &dyn Fn(&str) -> String,
+        name: &str,
+        table: &str,
+        key: &[String],
+    ) -> Vec<String> {
+        let cols: Vec<String> = key.iter().map(|c| q(c)).collect();
+        vec![format!(
+            "CREATE TEMPORARY TABLE {} (PRIMARY KEY ({})) AS SELECT {}, CAST(0 AS SIGNED) AS \
+             cascade_gen FROM {} LIMIT 0",
+            q(name),
+            cols.join(", "),
+            cols.join(", "),
+            q(table)
+        )]
+    }
+
+    fn drop_work_table(&self, q: &dyn Fn(&str) -> String, name: &str) -> String {
+        format!("DROP TEMPORARY TABLE IF EXISTS {}", q(name))
+    }
+
+    fn insert_ignore(&self, into: &str, select: &str) -> String {
+        format!("INSERT IGNORE INTO {into} {select}")
+    }
+
+    fn text_type(&self) -> &'static str {
+        "CHAR"
+    }
+
+    fn reopens_work_tables(&self) -> bool {
+        false
+    }
+
+    fn judge(&self, e: &EdgeEffect) -> Verdict {
+        match e.action {
+            FkAction::Cascade => Verdict::Fine,
+            _ if e.survivors_fail() => Verdict::Refuse(e.refusal_kind()),
+            _ if !e.doomed_fail() => Verdict::Fine,
+            // A row referencing itself is checked before it is delete-marked: it blocks.
+            _ if e.doomed_self > 0 => Verdict::Refuse(e.refusal_kind()),
+            _ if e.doomed_other_rows() > 0 => Verdict::Refuse(RefusalKind::OrderDependent),
+            _ => Verdict::Fine,
+        }
+    }
+
+    fn classify(&self, error: &DbErr) -> Option<RefusalKind> {
+        let text = error_text(error);
+        if text.contains("Cannot delete or update a parent row") {
+            Some(RefusalKind::Restrict)
+        } else if text.contains("Cannot add or update a child row") {
+            Some(RefusalKind::FkMissingParent)
+        } else if text.contains("cannot be null") {
+            Some(RefusalKind::NotNull)
+        } else if text.contains("CONSTRAINT") && text.contains("failed") {
+            Some(RefusalKind::Check)
+        } else if text.contains("Duplicate entry") {
+            Some(RefusalKind::Unique)
+        } else if text.contains("Got error 193")
+            || text.contains("Foreign key cascade delete/update exceeds")
+        {
+            Some(RefusalKind::CascadeDepth)
+        } else {
+            None
+        }
+    }
+
+    fn refusing_depth(&self) -> Option<u32> {
+        Some(15)
+    }
+}

@@ -1,0 +1,95 @@
+//! PostgreSQL: the root statement deletes all its rows first; referential actions are AFTER ROW
+//! events in one FIFO queue, so cascades proceed in breadth-first layers (the BFS generation of
+//! a row is the layer that deletes it). RESTRICT and non-deferred NO ACTION are checked when
+//! their event is reached: a referencing row deleted in an earlier or the same layer is gone by
+//! then, one deleted two or more layers later is still there. Within one layer the order
+//! follows physical row order, which the model cannot know: such cases are `order_dependent`.
+
+use entity::rules::{Deferrable, FkAction};
+use sea_orm::DbErr;
+
+use super::super::effects::EdgeEffect;
+use super::super::report::RefusalKind;
+use super::{Engine, Verdict, error_text};
+
+pub(crate) struct Postgres;
+
+impl Engine for Postgres {
+    fn create_work_table(
+        &self,
+        q: &dyn Fn(&str) -> String,
+        name: &str,
+        table: &str,
+        key: &[String],
+    ) -> Vec<String> {
+        let cols: Vec<String> = key.iter().map(|c| q(c)).collect();
+        vec![
+            format!(
+                "CREATE TEMP TABLE {} ON COMMIT DROP AS SELECT {}, CAST(0 AS BIGINT) AS cascade_gen \
+                 FROM {} WITH NO DATA",
+                q(name),
+                cols.join(", "),
+                q(table)
+            ),
+            format!("CREATE UNIQUE INDEX ON {} ({})", q(name), cols.join(", ")),
+        ]
+    }
+
+    fn drop_work_table(&self, q: &dyn Fn(&str) -> String, name: &str) -> String {
+        format!("DROP TABLE IF EXISTS {}", q(name))
+    }
+
+    fn insert_ignore(&self, into: &str, select: &str) -> String {
+        format!("INSERT INTO {into} {select} ON CONFLICT DO NOTHING")
+    }
+
+    fn judge(&self, e: &EdgeEffect) -> Verdict {
+        if e.action == FkAction::Cascade {
+            return Verdict::Fine;
+        }
+        let deferred =
+            e.deferrable == Deferrable::InitiallyDeferred && e.action == FkAction::NoAction;
+        if e.survivors_fail() {
+            return Verdict::Refuse(e.refusal_kind());
+        }
+        if deferred || !e.doomed_fail() {
+            return Verdict::Fine;
+        }
+        if e.doomed_late > 0 {
+            Verdict::Refuse(e.refusal_kind())
+        } else if e.doomed_next_layer > 0 {
+            Verdict::Refuse(RefusalKind::OrderDependent)
+        } else {
+            Verdict::Fine
+        }
+    }
+
+    fn classify(&self, error: &DbErr) -> Option<RefusalKind> {
+        let text = error_text(error);
+        if text.contains("update or delete on table") && text.contains("violates foreign key") {
+            Some(RefusalKind::Restrict)
+        } else if text.contains("insert or update on table")
+            && text.contains("violates foreign key")
+        {
+            Some(RefusalKind::FkMissingParent)
+        } else if text.contains("violates not-null constraint") {
+            Some(RefusalKind::NotNull)
+        } else if text.contains("violates check constraint") {
+            Some(RefusalKind::Check)
+        } else if text.contains("duplicate key value violates unique constraint") {
+            Some(RefusalKind::Unique)
+        } else if text.contains("stack depth limit exceeded") {
+            Some(RefusalKind::CascadeDepth)
+        } else {
+            None
+        }
+    }
+
+    fn refusing_depth(&self) -> Option<u32> {
+        None
+    }
+
+    fn check_deferred(&self) -> Option<&'static str> {
+        Some("SET CONSTRAINTS ALL IMMEDIATE")
+    }
+}

@@ -1,0 +1,99 @@
+//! SQLite: root rows one at a time, each row's actions depth-first; RESTRICT fails at once, NO
+//! ACTION is a net counter checked at the end of the statement (a deleted row whose reference
+//! was already dangling cancels a violation); "foreign key mismatch" when a parent's FK points
+//! at non-key columns; trigger depth limit 1000.
+
+use sea_orm::DbErr;
+
+use super::super::effects::{EdgeEffect, default_sql};
+use super::super::report::RefusalKind;
+use super::{Engine, Verdict, error_text};
+use entity::rules::FkAction;
+
+pub(crate) struct Sqlite;
+
+impl Engine for Sqlite {
+    fn create_work_table(
+        &self,
+        q: &dyn Fn(&str) -> String,
+        name: &str,
+        table: &str,
+        key: &[String],
+    ) -> Vec<String> {
+        let cols: Vec<String> = key.iter().map(|c| q(c)).collect();
+        vec![
+            format!(
+                "CREATE TEMP TABLE {} AS SELECT {}, CAST(0 AS BIGINT) AS cascade_gen FROM {} LIMIT 0",
+                q(name),
+                cols.join(", "),
+                q(table)
+            ),
+            format!(
+                "CREATE UNIQUE INDEX temp.{} ON {} ({})",
+                q(&format!("{name}_key")),
+                q(name),
+                cols.join(", ")
+            ),
+        ]
+    }
+
+    fn drop_work_table(&self, q: &dyn Fn(&str) -> String, name: &str) -> String {
+        format!("DROP TABLE IF EXISTS temp.{}", q(name))
+    }
+
+    fn insert_ignore(&self, into: &str, select: &str) -> String {
+        format!("INSERT OR IGNORE INTO {into} {select}")
+    }
+
+    fn default_value_sql(&self, default: Option<&entity::rules::ColumnDefault>) -> String {
+        default.map_or_else(|| "NULL".to_owned(), |d| format!("({})", default_sql(d)))
+    }
+
+    fn judge(&self, e: &EdgeEffect) -> Verdict {
+        match e.action {
+            FkAction::NoAction if e.survivors > 0 => Verdict::NetCounted,
+            // Deleted later or earlier in the same statement: the counter nets to zero.
+            FkAction::NoAction => Verdict::Fine,
+            FkAction::Restrict | FkAction::SetNull | FkAction::SetDefault => {
+                let kind = e.refusal_kind();
+                if e.survivors_fail() {
+                    Verdict::Refuse(kind)
+                } else if e.doomed_fail() && e.doomed_other_rows() > 0 {
+                    // Whether the doomed row is gone when the check runs depends on the order
+                    // SQLite visits rows and FKs; a row referencing itself is already gone.
+                    Verdict::Refuse(RefusalKind::OrderDependent)
+                } else {
+                    Verdict::Fine
+                }
+            }
+            FkAction::Cascade => Verdict::Fine,
+        }
+    }
+
+    fn classify(&self, error: &DbErr) -> Option<RefusalKind> {
+        let text = error_text(error);
+        if text.contains("FOREIGN KEY constraint failed") {
+            Some(RefusalKind::Restrict)
+        } else if text.contains("foreign key mismatch") {
+            Some(RefusalKind::FkMismatch)
+        } else if text.contains("NOT NULL constraint failed") {
+            Some(RefusalKind::NotNull)
+        } else if text.contains("CHECK constraint failed") {
+            Some(RefusalKind::Check)
+        } else if text.contains("UNIQUE constraint failed") {
+            Some(RefusalKind::Unique)
+        } else if text.contains("too many levels of trigger recursion") {
+            Some(RefusalKind::CascadeDepth)
+        } else {
+            None
+        }
+    }
+
+    fn refusing_depth(&self) -> Option<u32> {
+        Some(1000)
+    }
+
+    fn refuses_fk_mismatch(&self) -> bool {
+        true
+    }
+}

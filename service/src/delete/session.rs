@@ -1,0 +1,92 @@
+//! One delete's database session: the transaction every statement runs in, identifier quoting
+//! for the dialect, and the statement counter behind the report's `statements` figure.
+//!
+//! Identifiers are always quoted (doubling embedded quote characters); values are always bound
+//! parameters. Work tables live in the session (temporary tables), so everything runs on the
+//! transaction's single connection.
+
+use entity::rules::Dialect;
+use sea_orm::{ConnectionTrait, DatabaseTransaction, DbErr, QueryResult, Statement, Value};
+
+use super::engine::{Engine, engine};
+
+pub(crate) struct Session<'a> {
+    pub txn: &'a DatabaseTransaction,
+    pub dialect: Dialect,
+    pub engine: &'static dyn Engine,
+    pub statements: u64,
+}
+
+impl<'a> Session<'a> {
+    pub fn new(txn: &'a DatabaseTransaction) -> Session<'a> {
+        let dialect = Dialect::from(txn.get_database_backend());
+        Session {
+            txn,
+            dialect,
+            engine: engine(dialect),
+            statements: 0,
+        }
+    }
+
+    /// A quoted identifier.
+    pub fn q(&self, ident: &str) -> String {
+        match self.dialect {
+            Dialect::MySql => format!("`{}`", ident.replace('`', "``")),
+            _ => format!("\"{}\"", ident.replace('"', "\"\"")),
+        }
+    }
+
+    /// `alias.col1, alias.col2`
+    pub fn cols(&self, alias: &str, columns: &[String]) -> String {
+        columns
+            .iter()
+            .map(|c| format!("{alias}.{}", self.q(c)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// `col1, col2`, quoted, without alias.
+    pub fn names(&self, columns: &[String]) -> String {
+        columns
+            .iter()
+            .map(|c| self.q(c))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// `a.x = b.y AND ...`, pairwise.
+    pub fn equal(&self, a: &str, a_cols: &[String], b: &str, b_cols: &[String]) -> String {
+        a_cols
+            .iter()
+            .zip(b_cols)
+            .map(|(x, y)| format!("{a}.{} = {b}.{}", self.q(x), self.q(y)))
+            .collect::<Vec<_>>()
+            .join(" AND ")
+    }
+
+    pub async fn exec(&mut self, sql: &str) -> Result<u64, DbErr> {
+        self.exec_with(sql, Vec::new()).await
+    }
+
+    pub async fn exec_with(&mut self, sql: &str, values: Vec<Value>) -> Result<u64, DbErr> {
+        self.statements += 1;
+        let statement =
+            Statement::from_sql_and_values(self.txn.get_database_backend(), sql, values);
+        Ok(self.txn.execute_raw(statement).await?.rows_affected())
+    }
+
+    pub async fn query(&mut self, sql: &str) -> Result<Vec<QueryResult>, DbErr> {
+        self.statements += 1;
+        let statement = Statement::from_string(self.txn.get_database_backend(), sql);
+        self.txn.query_all_raw(statement).await
+    }
+
+    /// A single integer result (`COUNT(*)`, `MAX(...)`), NULL read as 0.
+    pub async fn scalar(&mut self, sql: &str) -> Result<i64, DbErr> {
+        let rows = self.query(sql).await?;
+        let Some(row) = rows.first() else {
+            return Ok(0);
+        };
+        Ok(row.try_get_by_index::<Option<i64>>(0)?.unwrap_or(0))
+    }
+}

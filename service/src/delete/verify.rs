@@ -1,0 +1,153 @@
+//! The verifier: the same delete through the database's own cascade (enforcement on) and through
+//! our executor (enforcement off, so it provably does all the work), each in a transaction that
+//! is rolled back, then outcomes and the full contents of every table compared.
+
+use std::collections::BTreeMap;
+
+use entity::RuleGraph;
+use entity::rules::Dialect;
+use sea_orm::{DatabaseConnection, TransactionTrait};
+use serde::Serialize;
+
+use super::report::{DeleteError, DeleteMode, Effect, RefusalKind};
+use super::selection::Selection;
+use super::{Stage, run};
+use crate::connect::{Enforce, connect};
+use crate::snapshot::{Row, snapshot};
+
+/// How one side ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Outcome {
+    Deleted { deleted: BTreeMap<String, u64> },
+    Refused { kind: RefusalKind, message: String },
+}
+
+/// Rows present on one side only, for one table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TableDiff {
+    pub table: String,
+    pub only_native: Vec<Row>,
+    pub only_orm: Vec<Row>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VerifyReport {
+    pub dialect: Dialect,
+    pub table: String,
+    pub native: Outcome,
+    pub orm: Outcome,
+    /// Same outcome (same refusal class, or both deleted) and identical tables.
+    pub matches: bool,
+    /// The model refused as `order_dependent`: it abstained rather than guess.
+    pub abstained: bool,
+    pub diffs: Vec<TableDiff>,
+}
+
+/// Runs the delete natively and through the ORM executor on identical data; changes nothing.
+pub async fn verify(
+    url: &str,
+    graph: &RuleGraph,
+    table: &str,
+    selection: &Selection,
+) -> Result<VerifyReport, DeleteError> {
+    let native_db = connect(url, Enforce::On).await.map_err(connect_error)?;
+    let dialect = Dialect::from(native_db.get_database_backend());
+    let (native, native_tables) = side(&native_db, graph, table, selection, DeleteMode::Db).await?;
+    native_db.close().await.map_err(DeleteError::Db)?;
+    let orm_db = connect(url, Enforce::Off)
+        .await
+        .map_err(|e| match dialect {
+            Dialect::Postgres => DeleteError::EnforcementOff(e.to_string()),
+            _ => connect_error(e),
+        })?;
+    let (orm, orm_tables) = side(&orm_db, graph, table, selection, DeleteMode::Orm).await?;
+    orm_db.close().await.map_err(DeleteError::Db)?;
+
+    let diffs: Vec<TableDiff> = native_tables
+        .iter()
+        .filter_map(|(name, rows)| {
+            let other = orm_tables.get(name).cloned().unwrap_or_default();
+            let only_native: Vec<Row> = rows
+                .iter()
+                .filter(|r| !other.contains(r))
+                .cloned()
+                .collect();
+            let only_orm: Vec<Row> = other
+                .iter()
+                .filter(|r| !rows.contains(r))
+                .cloned()
+                .collect();
+            (!only_native.is_empty() || !only_orm.is_empty()).then(|| TableDiff {
+                table: name.clone(),
+                only_native,
+                only_orm,
+            })
+        })
+        .collect();
+    let same_outcome = match (&native, &orm) {
+        (Outcome::Deleted { .. }, Outcome::Deleted { .. }) => true,
+        (Outcome::Refused { kind: a, .. }, Outcome::Refused { kind: b, .. }) => {
+            a.engine_class(dialect) == b.engine_class(dialect)
+        }
+        _ => false,
+    };
+    let abstained = matches!(
+        orm,
+        Outcome::Refused {
+            kind: RefusalKind::OrderDependent,
+            ..
+        }
+    );
+    Ok(VerifyReport {
+        dialect,
+        table: table.to_owned(),
+        matches: same_outcome && diffs.is_empty(),
+        abstained,
+        native,
+        orm,
+        diffs,
+    })
+}
+
+fn connect_error(error: crate::connect::ConnectError) -> DeleteError {
+    DeleteError::Db(sea_orm::DbErr::Custom(error.to_string()))
+}
+
+/// One side: run the delete inside an outer transaction, snapshot, roll back.
+async fn side(
+    db: &DatabaseConnection,
+    graph: &RuleGraph,
+    table: &str,
+    selection: &Selection,
+    mode: DeleteMode,
+) -> Result<(Outcome, BTreeMap<String, Vec<Row>>), DeleteError> {
+    let outer = db.begin().await?;
+    let outcome = match run_in(&outer, graph, table, selection, mode).await {
+        Ok(effect) => Outcome::Deleted {
+            deleted: effect.deleted,
+        },
+        Err(DeleteError::Refused(refusal)) => Outcome::Refused {
+            kind: refusal.kind,
+            message: refusal.message,
+        },
+        Err(other) => {
+            outer.rollback().await?;
+            return Err(other);
+        }
+    };
+    let tables = snapshot(&outer, graph).await?;
+    outer.rollback().await?;
+    Ok((outcome, tables))
+}
+
+async fn run_in(
+    outer: &sea_orm::DatabaseTransaction,
+    graph: &RuleGraph,
+    table: &str,
+    selection: &Selection,
+    mode: DeleteMode,
+) -> Result<Effect, DeleteError> {
+    let (effect, _) = run(outer, graph, table, selection, mode, Stage::Commit).await?;
+    Ok(effect)
+}
