@@ -212,3 +212,24 @@ pub async fn cascade(args: &[&str]) -> (anyhow::Result<service::cli::Status>, St
     let status = service::cli::run(cli, &mut out).await;
     (status, String::from_utf8_lossy(&out).into_owned())
 }
+
+/// Creates `ddl` with enforcement on, then inserts `data` with enforcement off (so fixtures may
+/// hold orphans), on the test database.
+pub async fn build_fixture(db: &TestDb, ddl: &[String], data: &[String]) {
+    for sql in ddl {
+        db.conn
+            .execute_unprepared(sql)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+    let loose = service::connect::connect(&db.url, service::connect::Enforce::Off)
+        .await
+        .expect("connection with enforcement off");
+    for sql in data {
+        loose
+            .execute_unprepared(sql)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+    loose.close().await.expect("close");
+}

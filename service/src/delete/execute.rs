@@ -5,7 +5,7 @@
 
 use entity::RuleGraph;
 use entity::rules::FkAction;
-use sea_orm::ConnectionTrait;
+use sea_orm::{ConnectionTrait, DbErr};
 
 use super::closure::Closure;
 use super::effects::EdgeEffect;
@@ -42,7 +42,9 @@ pub(crate) async fn apply_orm(
             assignments.join(", "),
             key_in(s, &child.primary_key, work)
         );
-        s.exec(&sql).await?;
+        if let Err(error) = s.exec(&sql).await {
+            return Err(engine_refusal(s, error, &child.name));
+        }
     }
     let order = graph.dependency_order();
     for table in order.iter().rev() {
@@ -91,10 +93,15 @@ pub(crate) async fn apply_native(
         Ok::<u64, sea_orm::DbErr>(rows)
     }
     .await;
-    outcome.map_err(|error| match s.engine.classify(&error) {
+    outcome.map_err(|error| engine_refusal(s, error, root))
+}
+
+/// A database error that is a refusal (a constraint the engine enforces) as a typed refusal.
+pub(crate) fn engine_refusal(s: &Session<'_>, error: DbErr, table: &str) -> DeleteError {
+    match s.engine.classify(&error) {
         Some(kind) => DeleteError::Refused(Box::new(Refusal {
             kind,
-            table: root.to_owned(),
+            table: table.to_owned(),
             foreign_key: None,
             rows: 0,
             sample_keys: Vec::new(),
@@ -102,5 +109,5 @@ pub(crate) async fn apply_native(
             message: format!("the database refused: {error}"),
         })),
         None => DeleteError::Db(error),
-    })
+    }
 }
