@@ -5,6 +5,8 @@
 //! server that cannot be reached fails the test with the command that starts it: backends are
 //! never skipped.
 
+pub mod random_schema;
+
 use std::fmt;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;

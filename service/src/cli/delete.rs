@@ -161,7 +161,7 @@ pub(super) async fn run_verify(
 fn print_verify(report: &VerifyReport, out: &mut dyn Write) -> anyhow::Result<()> {
     let describe = |o: &Outcome| match o {
         Outcome::Deleted { deleted } => format!("deleted {} rows", deleted.values().sum::<u64>()),
-        Outcome::Refused { kind, message } => format!("refused ({kind}): {message}"),
+        Outcome::Refused { kind, message, .. } => format!("refused ({kind}): {message}"),
     };
     writeln!(
         out,

@@ -32,6 +32,8 @@ pub(crate) struct WorkTable {
 pub(crate) struct Closure {
     pub tables: BTreeMap<String, WorkTable>,
     pub max_generation: u32,
+    /// Root rows selected (generation 0).
+    pub roots: u64,
 }
 
 impl Closure {
@@ -145,6 +147,7 @@ pub(crate) async fn compute(
             table: root.to_owned(),
         });
     }
+    closure.roots = roots;
     let mut gained: BTreeMap<String, u64> = BTreeMap::from([(root.to_owned(), roots)]);
     add_deleted(&mut closure, root, roots);
 

@@ -29,6 +29,8 @@ pub(crate) struct EdgeEffect {
     pub default_missing_parent: bool,
     /// Referencing rows that are not deleted.
     pub survivors: u64,
+    /// The latest generation among the deleted parents of surviving RESTRICT / NO ACTION rows.
+    pub survivor_parent_generation: u32,
     /// Referencing rows deleted by another path, and of those: deleted two or more generations
     /// after their parent, exactly one generation after, or the parent row itself.
     pub doomed: u64,
@@ -136,6 +138,7 @@ async fn measure_edge(
         }),
         default_missing_parent: false,
         survivors: 0,
+        survivor_parent_generation: 0,
         doomed: 0,
         doomed_late: 0,
         doomed_next_layer: 0,
@@ -174,11 +177,12 @@ async fn measure_edge(
                 !default_parent_survives(s, graph, closure, child, fk).await?;
         }
     } else {
-        effect.survivors = u64::try_from(
-            s.scalar(&format!("SELECT COUNT(*) {from}{not_doomed}"))
-                .await?,
-        )
-        .unwrap_or(0);
+        let sql = format!("SELECT COUNT(*), MAX(d.cascade_gen) {from}{not_doomed}");
+        if let Some(row) = s.query(&sql).await?.first() {
+            effect.survivors = u64::try_from(row.try_get_by_index::<i64>(0)?).unwrap_or(0);
+            let generation = row.try_get_by_index::<Option<i64>>(1)?.unwrap_or(0);
+            effect.survivor_parent_generation = u32::try_from(generation).unwrap_or(u32::MAX);
+        }
     }
     if let Some(work) = &child_work {
         let self_row = if child.name == fk.parent_table {
@@ -273,6 +277,7 @@ pub(crate) async fn judge(
     {
         return Ok(Some(Refusal {
             kind: RefusalKind::CascadeDepth,
+            also: Vec::new(),
             table: closure.tables.keys().next().cloned().unwrap_or_default(),
             foreign_key: None,
             rows: 0,
@@ -308,6 +313,9 @@ pub(crate) async fn judge(
             }
         }
     }
+    // Every definite refusal counts: which one an engine reports first depends on its order.
+    let mut definite: Vec<Refusal> = Vec::new();
+    let mut undecided: Option<Refusal> = None;
     let mut net_counted = 0;
     for effect in effects {
         match s.engine.judge(effect) {
@@ -319,7 +327,6 @@ pub(crate) async fn judge(
                 } else {
                     effect.doomed
                 };
-                let sample = sample_keys(s, graph, closure, effect).await?;
                 let mut r = refusal(
                     kind,
                     &effect.child,
@@ -328,32 +335,49 @@ pub(crate) async fn judge(
                     path_to(&effect.parent),
                     describe(kind, effect),
                 );
-                r.sample_keys = sample;
-                return Ok(Some(r));
+                r.sample_keys = sample_keys(s, graph, closure, effect).await?;
+                if kind == RefusalKind::OrderDependent {
+                    undecided.get_or_insert(r);
+                } else {
+                    definite.push(r);
+                }
             }
         }
     }
     if net_counted > 0 {
-        let cancelled = dangling_references_deleted(s, graph, closure).await?;
-        if net_counted > cancelled {
-            let effect = effects
-                .iter()
-                .find(|e| e.action == FkAction::NoAction && e.survivors > 0);
-            if let Some(effect) = effect {
-                let mut r = refusal(
-                    RefusalKind::NoAction,
-                    &effect.child,
-                    Some(effect.label.clone()),
-                    effect.survivors,
-                    path_to(&effect.parent),
-                    describe(RefusalKind::NoAction, effect),
-                );
-                r.sample_keys = sample_keys(s, graph, closure, effect).await?;
-                return Ok(Some(r));
+        let noaction: Vec<&EdgeEffect> = effects
+            .iter()
+            .filter(|e| e.action == FkAction::NoAction && e.survivors > 0)
+            .collect();
+        match net_verdict(s, graph, closure, &noaction, net_counted).await? {
+            Verdict::Fine => {}
+            Verdict::Refuse(kind) => {
+                if let Some(effect) = noaction.first() {
+                    let mut r = refusal(
+                        kind,
+                        &effect.child,
+                        Some(effect.label.clone()),
+                        effect.survivors,
+                        path_to(&effect.parent),
+                        describe(kind, effect),
+                    );
+                    r.sample_keys = sample_keys(s, graph, closure, effect).await?;
+                    if kind == RefusalKind::OrderDependent {
+                        undecided.get_or_insert(r);
+                    } else {
+                        definite.push(r);
+                    }
+                }
             }
+            Verdict::NetCounted => {}
         }
     }
-    Ok(None)
+    if definite.is_empty() {
+        return Ok(undecided);
+    }
+    let mut first = definite.remove(0);
+    first.also = definite.iter().map(|r| r.kind).collect();
+    Ok(Some(first))
 }
 
 fn refusal(
@@ -366,6 +390,7 @@ fn refusal(
 ) -> Refusal {
     Refusal {
         kind,
+        also: Vec::new(),
         table: table.to_owned(),
         foreign_key,
         rows,
@@ -454,12 +479,42 @@ async fn sample_keys(
     Ok(keys)
 }
 
-/// Deleted rows whose own (non-NULL) reference already had no parent: each one cancels a
-/// NO ACTION violation in SQLite's end-of-statement counter.
+/// SQLite's end-of-statement NO ACTION counter. Each surviving reference adds one when its
+/// parent row goes; deleting a row whose own reference already dangled takes one off, but only
+/// while the counter is above zero. So dangling rows cancel violations only if they are deleted
+/// after the violations were counted: certain when one root row holds every violation (its
+/// checks come first) and the dangling rows lie below it; otherwise the order decides.
+async fn net_verdict(
+    s: &mut Session<'_>,
+    graph: &RuleGraph,
+    closure: &Closure,
+    noaction: &[&EdgeEffect],
+    violations: u64,
+) -> Result<Verdict, DeleteError> {
+    let dangling_all = dangling_references_deleted(s, graph, closure, 0).await?;
+    if dangling_all == 0 || violations > dangling_all {
+        return Ok(Verdict::Refuse(RefusalKind::NoAction));
+    }
+    let from_single_root =
+        closure.roots == 1 && noaction.iter().all(|e| e.survivor_parent_generation == 0);
+    if !from_single_root {
+        return Ok(Verdict::Refuse(RefusalKind::OrderDependent));
+    }
+    let dangling_below = dangling_references_deleted(s, graph, closure, 1).await?;
+    Ok(if violations > dangling_below {
+        Verdict::Refuse(RefusalKind::NoAction)
+    } else {
+        Verdict::Fine
+    })
+}
+
+/// Deleted rows (of generation `min_generation` or later) whose own non-NULL reference already
+/// had no parent, counted per reference.
 async fn dangling_references_deleted(
     s: &mut Session<'_>,
     graph: &RuleGraph,
     closure: &Closure,
+    min_generation: u32,
 ) -> Result<u64, DeleteError> {
     let mut total = 0;
     for (table, work) in &closure.tables {
@@ -478,8 +533,8 @@ async fn dangling_references_deleted(
                 .collect::<Vec<_>>()
                 .join(" AND ");
             let sql = format!(
-                "SELECT COUNT(*) FROM {} c JOIN {} x ON {} WHERE {not_null} AND NOT EXISTS \
-                 (SELECT 1 FROM {} p WHERE {})",
+                "SELECT COUNT(*) FROM {} c JOIN {} x ON {} WHERE x.cascade_gen >= {min_generation} \
+                 AND {not_null} AND NOT EXISTS (SELECT 1 FROM {} p WHERE {})",
                 s.q(table),
                 s.q(&work.name),
                 s.equal("x", &t.primary_key, "c", &t.primary_key),

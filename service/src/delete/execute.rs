@@ -101,6 +101,7 @@ pub(crate) fn engine_refusal(s: &Session<'_>, error: DbErr, table: &str) -> Dele
     match s.engine.classify(&error) {
         Some(kind) => DeleteError::Refused(Box::new(Refusal {
             kind,
+            also: Vec::new(),
             table: table.to_owned(),
             foreign_key: None,
             rows: 0,

@@ -52,6 +52,10 @@ impl std::fmt::Display for RefusalKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Refusal {
     pub kind: RefusalKind,
+    /// Other refusals that apply to the same delete; an engine reports whichever its order
+    /// reaches first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub also: Vec<RefusalKind>,
     /// The table holding the blocking rows (or the root, for engine-wide limits).
     pub table: String,
     /// The FK concerned, as `child(cols) -> parent(cols)`.

@@ -19,8 +19,16 @@ use crate::snapshot::{Row, snapshot};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum Outcome {
-    Deleted { deleted: BTreeMap<String, u64> },
-    Refused { kind: RefusalKind, message: String },
+    Deleted {
+        deleted: BTreeMap<String, u64>,
+    },
+    Refused {
+        kind: RefusalKind,
+        /// Other refusals the model found for the same delete (see `Refusal::also`).
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        also: Vec<RefusalKind>,
+        message: String,
+    },
 }
 
 /// Rows present on one side only, for one table.
@@ -87,8 +95,10 @@ pub async fn verify(
         .collect();
     let same_outcome = match (&native, &orm) {
         (Outcome::Deleted { .. }, Outcome::Deleted { .. }) => true,
-        (Outcome::Refused { kind: a, .. }, Outcome::Refused { kind: b, .. }) => {
-            a.engine_class(dialect) == b.engine_class(dialect)
+        (Outcome::Refused { kind: native, .. }, Outcome::Refused { kind, also, .. }) => {
+            std::iter::once(kind)
+                .chain(also)
+                .any(|k| k.engine_class(dialect) == native.engine_class(dialect))
         }
         _ => false,
     };
@@ -129,6 +139,7 @@ async fn side(
         },
         Err(DeleteError::Refused(refusal)) => Outcome::Refused {
             kind: refusal.kind,
+            also: refusal.also,
             message: refusal.message,
         },
         Err(other) => {
