@@ -250,3 +250,68 @@ async fn cli_verify_and_delete_on_the_seeded_demo(
     })
     .await;
 }
+
+/// Set-based: the ORM delete issues the same number of statements whatever the row count.
+#[rstest]
+#[tokio::test]
+async fn statement_count_depends_on_edges_not_rows(
+    #[values(Dialect::Sqlite, Dialect::Postgres, Dialect::MySql)] dialect: Dialect,
+) {
+    let mut counts = Vec::new();
+    // Large enough that every table of a project's subtree has rows at both sizes.
+    for scale in [600, 6000] {
+        let slot = &mut counts;
+        with_db(dialect, |db| async move {
+            let graph = seeded(&db, scale).await;
+            let report = delete(
+                &db.conn,
+                &graph,
+                "project",
+                &Selection::all(),
+                DeleteOptions::default(),
+            )
+            .await
+            .expect("delete every project");
+            assert_eq!(
+                report.effect.deleted.len(),
+                18,
+                "{dialect}: project and all 17 tables of its subtree lost rows"
+            );
+            slot.push((report.effect.total_deleted(), report.statements));
+        })
+        .await;
+    }
+    let [(small_rows, small), (large_rows, large)] = counts[..] else {
+        unreachable!()
+    };
+    assert!(
+        large_rows > 8 * small_rows,
+        "{dialect}: sizes differ: {small_rows} vs {large_rows}"
+    );
+    assert_eq!(
+        small, large,
+        "{dialect}: statements for {small_rows} rows vs {large_rows} rows"
+    );
+}
+
+#[tokio::test]
+async fn refused_delete_through_the_cli_exits_with_a_finding() {
+    with_db(Dialect::Sqlite, |db| async move {
+        tests::build_fixture(
+            &db,
+            &["CREATE TABLE p (id INT PRIMARY KEY)".into(), "CREATE TABLE c (id INT PRIMARY KEY, p_id INT REFERENCES p (id) ON DELETE RESTRICT)".into()],
+            &["INSERT INTO p VALUES (1)".into(), "INSERT INTO c VALUES (7, 1)".into()],
+        )
+        .await;
+        for command in ["plan", "delete"] {
+            let (status, out) = cascade(&["--url", &db.url, "--rules", "live", command, "--table", "p", "--where", "id = 1", "--json"]).await;
+            assert_eq!(status.expect(command), service::cli::Status::Finding, "{out}");
+            let refusal: serde_json::Value = serde_json::from_str(&out).expect("json");
+            assert_eq!(refusal["refused"]["kind"], "restrict");
+            assert_eq!(refusal["refused"]["sample_keys"][0], "7");
+            assert_eq!(refusal["refused"]["foreign_key"], "c(p_id) -> p(id)");
+        }
+        assert_eq!(tests::dump_table(&db.conn, "p").await.len(), 1, "nothing deleted");
+    })
+    .await;
+}
