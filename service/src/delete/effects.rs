@@ -171,6 +171,8 @@ async fn measure_edge(
             ),
         );
         effect.survivors = s.exec(&sql).await?;
+        // Not measured for updates: the single-root cancellation rule stays conservative.
+        effect.survivor_parent_generation = u32::MAX;
         effect.update_table = Some(name);
         if fk.on_delete == FkAction::SetDefault {
             effect.default_missing_parent =
@@ -316,11 +318,11 @@ pub(crate) async fn judge(
     // Every definite refusal counts: which one an engine reports first depends on its order.
     let mut definite: Vec<Refusal> = Vec::new();
     let mut undecided: Option<Refusal> = None;
-    let mut net_counted = 0;
+    let mut counted: Vec<&EdgeEffect> = Vec::new();
     for effect in effects {
         match s.engine.judge(effect) {
             Verdict::Fine => {}
-            Verdict::NetCounted => net_counted += effect.survivors,
+            Verdict::NetCounted => counted.push(effect),
             Verdict::Refuse(kind) => {
                 let blocking = if effect.survivors_fail() {
                     effect.survivors
@@ -344,15 +346,16 @@ pub(crate) async fn judge(
             }
         }
     }
+    let net_counted: u64 = counted.iter().map(|e| e.survivors).sum();
     if net_counted > 0 {
-        let noaction: Vec<&EdgeEffect> = effects
-            .iter()
-            .filter(|e| e.action == FkAction::NoAction && e.survivors > 0)
-            .collect();
-        match net_verdict(s, graph, closure, &noaction, net_counted).await? {
+        match net_verdict(s, graph, closure, &counted, net_counted).await? {
             Verdict::Fine => {}
-            Verdict::Refuse(kind) => {
-                if let Some(effect) = noaction.first() {
+            Verdict::Refuse(verdict) => {
+                if let Some(effect) = counted.first() {
+                    let kind = match verdict {
+                        RefusalKind::OrderDependent => verdict,
+                        _ => effect.refusal_kind(),
+                    };
                     let mut r = refusal(
                         kind,
                         &effect.child,
@@ -377,6 +380,14 @@ pub(crate) async fn judge(
     }
     let mut first = definite.remove(0);
     first.also = definite.iter().map(|r| r.kind).collect();
+    // PostgreSQL reports a SET DEFAULT that leaves the deleted key in place as the parent's
+    // delete violating the FK, i.e. like RESTRICT.
+    if std::iter::once(first.kind)
+        .chain(first.also.iter().copied())
+        .any(|k| k == RefusalKind::FkMissingParent)
+    {
+        first.also.push(RefusalKind::Restrict);
+    }
     Ok(Some(first))
 }
 
@@ -479,8 +490,8 @@ async fn sample_keys(
     Ok(keys)
 }
 
-/// SQLite's end-of-statement NO ACTION counter. Each surviving reference adds one when its
-/// parent row goes; deleting a row whose own reference already dangled takes one off, but only
+/// SQLite's end-of-statement FK counter (NO ACTION references to deleted rows, and SET DEFAULT
+/// writing a key with no parent). Each surviving reference adds one when its parent row goes; deleting a row whose own reference already dangled takes one off, but only
 /// while the counter is above zero. So dangling rows cancel violations only if they are deleted
 /// after the violations were counted: certain when one root row holds every violation (its
 /// checks come first) and the dangling rows lie below it; otherwise the order decides.

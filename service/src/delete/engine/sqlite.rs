@@ -52,9 +52,15 @@ impl Engine for Sqlite {
     fn judge(&self, e: &EdgeEffect) -> Verdict {
         match e.action {
             FkAction::NoAction if e.survivors > 0 => Verdict::NetCounted,
+            // The rewritten row references a missing parent: counted like NO ACTION; a doomed
+            // row adds one and takes it off again when it is deleted.
+            FkAction::SetDefault if e.default_missing_parent && e.survivors > 0 => {
+                Verdict::NetCounted
+            }
+            FkAction::SetDefault => Verdict::Fine,
             // Deleted later or earlier in the same statement: the counter nets to zero.
             FkAction::NoAction => Verdict::Fine,
-            FkAction::Restrict | FkAction::SetNull | FkAction::SetDefault => {
+            FkAction::Restrict | FkAction::SetNull => {
                 let kind = e.refusal_kind();
                 if e.survivors_fail() {
                     Verdict::Refuse(kind)
