@@ -3,6 +3,7 @@
 //! The library parts take a connection and a RuleGraph and return typed results and errors;
 //! only [`cli`] formats output and maps outcomes to exit codes.
 
+pub mod bench;
 pub mod cli;
 pub mod connect;
 pub mod counts;

@@ -56,7 +56,7 @@ impl SeedReport {
 }
 
 /// One fixture row: its key and the FK values the shape chose; other columns are filled later.
-struct FixtureRow {
+pub(crate) struct FixtureRow {
     uid: String,
     links: Vec<(&'static str, Option<String>)>,
 }
@@ -72,15 +72,27 @@ pub async fn seed(
     }
     check_empty(db, graph).await?;
     let fixtures = shape(graph, options);
+    Ok(load(db, graph, &fixtures, options.seed, options.progress).await?)
+}
+
+/// Inserts `fixtures` in dependency order, in one transaction, with a progress bar on large
+/// loads when `progress` is set.
+pub(crate) async fn load(
+    db: &DatabaseConnection,
+    graph: &RuleGraph,
+    fixtures: &BTreeMap<String, Vec<FixtureRow>>,
+    seed: u64,
+    progress: bool,
+) -> Result<SeedReport, DbErr> {
     let total: u64 = fixtures.values().map(|rows| rows.len() as u64).sum();
-    let bar = progress_bar(options.progress && total >= 10_000, total);
+    let bar = progress_bar(progress && total >= 10_000, total);
     let txn = db.begin().await?;
     let mut report = SeedReport::default();
     for name in graph.dependency_order() {
         let (Some(table), Some(rows)) = (graph.table(name), fixtures.get(name)) else {
             continue;
         };
-        insert_rows(&txn, table, rows, options.seed, &bar).await?;
+        insert_rows(&txn, table, rows, seed, &bar).await?;
         report.rows.insert(name.to_owned(), rows.len() as u64);
     }
     txn.commit().await?;
@@ -112,11 +124,15 @@ async fn check_empty(db: &DatabaseConnection, graph: &RuleGraph) -> Result<(), S
 
 /// Fixture rows per table, in insertion order.
 #[derive(Default)]
-struct Fixtures(BTreeMap<String, Vec<FixtureRow>>);
+pub(crate) struct Fixtures(pub(crate) BTreeMap<String, Vec<FixtureRow>>);
 
 impl Fixtures {
     /// Adds a row to `table` with the given FK values and returns its `uid`.
-    fn add(&mut self, table: &str, links: Vec<(&'static str, Option<String>)>) -> String {
+    pub(crate) fn add(
+        &mut self,
+        table: &str,
+        links: Vec<(&'static str, Option<String>)>,
+    ) -> String {
         let rows = self.0.entry(table.to_owned()).or_default();
         let uid = format!("{table}-{:07}", rows.len() + 1);
         rows.push(FixtureRow {

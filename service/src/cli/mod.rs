@@ -2,10 +2,11 @@
 //! module, writes its report to the given output (stdout in the binary, a buffer in tests) and
 //! returns whether it found something (exit 1) or not (exit 0); errors become exit 2 in `main`.
 
+mod bench;
 mod delete;
 mod demo;
 mod docs;
-mod lint;
+pub(crate) mod lint;
 mod migrate;
 mod rules;
 mod seed;
@@ -69,6 +70,9 @@ pub enum Command {
     /// Run the delete natively and through the ORM executor (enforcement off) on the same data,
     /// compare outcomes and every table, roll both back; exit 1 on a mismatch.
     Verify(delete::TargetArgs),
+    /// Measure the ORM-level cascade against the database's own and the naive row-by-row
+    /// baseline on identical fresh copies (wall time, statements, peak RSS).
+    Bench(bench::BenchArgs),
 }
 
 /// What a successful command found.
@@ -101,6 +105,7 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Status> {
         Command::Plan(args) => delete::run_plan(&cli, args, out).await,
         Command::Delete(args) => delete::run_delete(&cli, args, out).await,
         Command::Verify(args) => delete::run_verify(&cli, args, out).await,
+        Command::Bench(args) => bench::run_bench(&cli, args, out).await,
     }
 }
 

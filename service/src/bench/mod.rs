@@ -1,0 +1,273 @@
+//! `cascade bench`: the ORM-level cascade against the database's own and against the naive
+//! row-by-row baseline, measured side by side in one run.
+//!
+//! Each workload is loaded once into a migrated scratch database (excluded from timing); every
+//! method then runs on an identical fresh copy (SQLite: a file copy, PostgreSQL: `CREATE DATABASE
+//! ... TEMPLATE`, MariaDB or an explicit `--url`: a fresh reload). The final tables are compared
+//! by checksum across methods, and a mismatch fails the run loudly.
+
+mod measure;
+mod naive;
+mod scratch;
+pub mod workload;
+
+use std::time::Instant;
+
+use entity::RuleGraph;
+use entity::rules::Dialect;
+use sea_orm::sea_query::Value;
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, Statement, TransactionTrait};
+use serde::Serialize;
+use thiserror::Error;
+
+use crate::connect::{Enforce, connect};
+use crate::delete::{DeleteError, DeleteMode, DeleteOptions, Selection, delete, plan};
+use measure::{Checksum, checksum, peak_rss_bytes, reset_peak_rss};
+use scratch::Scratch;
+pub use workload::Workload;
+
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    /// About how many rows the deleted subtree (W1) or the user's rows (W2) hold.
+    pub scale: usize,
+    pub backend: Dialect,
+    pub workloads: Vec<Workload>,
+    /// Runs per method; the median is reported.
+    pub repeats: usize,
+    /// A database to use instead of a scratch one (it is reset for every run).
+    pub url: Option<String>,
+    /// Statement budget of the naive method before it stops and is extrapolated.
+    pub naive_cap: u64,
+    pub progress: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    Db,
+    Orm,
+    Naive,
+    /// `plan`: the preview with exact counts (read-only).
+    Plan,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchResult {
+    pub backend: Dialect,
+    pub workload: Workload,
+    pub scale: usize,
+    pub method: Method,
+    pub median_s: f64,
+    pub ratio_to_db: f64,
+    pub statements: u64,
+    pub peak_rss_bytes: u64,
+    pub rows_affected: u64,
+    /// The naive run hit its statement cap; `median_s` is extrapolated from the rows it did.
+    pub extrapolated: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchReport {
+    pub tables_identical: bool,
+    pub results: Vec<BenchResult>,
+    /// Tables whose final state differed between methods, with the methods compared.
+    pub mismatches: Vec<String>,
+}
+
+#[derive(Debug, Error)]
+pub enum BenchError {
+    #[error(transparent)]
+    Db(#[from] DbErr),
+    #[error(transparent)]
+    Delete(#[from] DeleteError),
+    #[error(transparent)]
+    Connect(#[from] crate::connect::ConnectError),
+    #[error("bench setup: {0}")]
+    Setup(String),
+}
+
+/// One timed run of one method.
+struct Run {
+    seconds: f64,
+    statements: u64,
+    peak_rss: u64,
+    completed_rows: Option<u64>,
+    checksum: Option<Checksum>,
+}
+
+pub async fn run(options: &BenchOptions) -> Result<BenchReport, BenchError> {
+    let graph = entity::declared_rules().map_err(|e| BenchError::Setup(e.to_string()))?;
+    let mut report = BenchReport {
+        tables_identical: true,
+        results: Vec::new(),
+        mismatches: Vec::new(),
+    };
+    for &workload in &options.workloads {
+        let built = workload::build(workload, options.scale, 7);
+        let scratch = Scratch::prepare(options, &graph, &built.fixtures).await?;
+        let selection = Selection::keys([vec![Value::from(built.uid.clone())]]);
+        let mut runs: Vec<(Method, Vec<Run>)> = Vec::new();
+        for method in [Method::Db, Method::Orm, Method::Plan, Method::Naive] {
+            let repeats = if method == Method::Naive {
+                1
+            } else {
+                options.repeats.max(1)
+            };
+            let mut method_runs = Vec::new();
+            for _ in 0..repeats {
+                let url = scratch.fresh_copy(&graph, &built.fixtures).await?;
+                let db = connect(&url, Enforce::On).await?;
+                let run = time_method(
+                    &db,
+                    &graph,
+                    method,
+                    built.table,
+                    &built.uid,
+                    &selection,
+                    options.naive_cap,
+                )
+                .await?;
+                db.close().await?;
+                scratch.discard(&url).await?;
+                method_runs.push(run);
+            }
+            runs.push((method, method_runs));
+        }
+        let rows_affected = {
+            let url = scratch.fresh_copy(&graph, &built.fixtures).await?;
+            let db = connect(&url, Enforce::On).await?;
+            let effect = plan(&db, &graph, built.table, &selection, DeleteMode::Orm).await?;
+            db.close().await?;
+            scratch.discard(&url).await?;
+            effect.total_deleted() + effect.updated.iter().map(|u| u.rows).sum::<u64>()
+        };
+        scratch.finish().await?;
+        compare(&runs, workload, &mut report);
+        summarise(options, workload, &runs, rows_affected, &mut report);
+    }
+    Ok(report)
+}
+
+async fn time_method(
+    db: &DatabaseConnection,
+    graph: &RuleGraph,
+    method: Method,
+    table: &str,
+    uid: &str,
+    selection: &Selection,
+    naive_cap: u64,
+) -> Result<Run, BenchError> {
+    reset_peak_rss();
+    let start = Instant::now();
+    let (statements, completed_rows) = match method {
+        Method::Db => {
+            let txn = db.begin().await?;
+            let sql = match db.get_database_backend() {
+                sea_orm::DbBackend::MySql => format!("DELETE FROM `{table}` WHERE uid = ?"),
+                sea_orm::DbBackend::Postgres => format!("DELETE FROM \"{table}\" WHERE uid = $1"),
+                _ => format!("DELETE FROM \"{table}\" WHERE uid = ?"),
+            };
+            txn.execute_raw(Statement::from_sql_and_values(
+                db.get_database_backend(),
+                sql,
+                [uid.into()],
+            ))
+            .await?;
+            txn.commit().await?;
+            (1, None)
+        }
+        Method::Orm => {
+            let report = delete(db, graph, table, selection, DeleteOptions::default()).await?;
+            (report.statements, None)
+        }
+        Method::Plan => {
+            plan(db, graph, table, selection, DeleteMode::Orm).await?;
+            (0, None)
+        }
+        Method::Naive => {
+            let run = naive::naive_delete(db, graph, table, uid, naive_cap).await?;
+            (run.statements, (!run.completed).then_some(run.rows))
+        }
+    };
+    let seconds = start.elapsed().as_secs_f64();
+    let peak_rss = peak_rss_bytes();
+    let changed = !matches!(method, Method::Plan) && completed_rows.is_none();
+    let checksum = if changed {
+        Some(checksum(db, graph).await?)
+    } else {
+        None
+    };
+    Ok(Run {
+        seconds,
+        statements,
+        peak_rss,
+        completed_rows,
+        checksum,
+    })
+}
+
+/// Every method that changed the database must leave the same tables as `db`.
+fn compare(runs: &[(Method, Vec<Run>)], workload: Workload, report: &mut BenchReport) {
+    let reference = runs
+        .iter()
+        .find(|(m, _)| *m == Method::Db)
+        .and_then(|(_, r)| r.first())
+        .and_then(|r| r.checksum.clone());
+    let Some(reference) = reference else { return };
+    for (method, method_runs) in runs {
+        for run in method_runs {
+            let Some(sums) = &run.checksum else { continue };
+            for (table, values) in &reference {
+                if sums.get(table) != Some(values) {
+                    report.tables_identical = false;
+                    report.mismatches.push(format!(
+                        "{workload:?}: `{table}` differs between db and {method:?}"
+                    ));
+                }
+            }
+        }
+    }
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(|a, b| a.total_cmp(b));
+    values.get(values.len() / 2).copied().unwrap_or(0.0)
+}
+
+fn summarise(
+    options: &BenchOptions,
+    workload: Workload,
+    runs: &[(Method, Vec<Run>)],
+    rows_affected: u64,
+    report: &mut BenchReport,
+) {
+    let seconds = |run: &Run| match run.completed_rows {
+        // Stopped at the cap: scale the time to the whole job.
+        Some(done) if done > 0 => run.seconds * rows_affected as f64 / done as f64,
+        _ => run.seconds,
+    };
+    let db_median = runs
+        .iter()
+        .find(|(m, _)| *m == Method::Db)
+        .map(|(_, r)| median(r.iter().map(seconds).collect()))
+        .unwrap_or(0.0);
+    for (method, method_runs) in runs {
+        let median_s = median(method_runs.iter().map(seconds).collect());
+        report.results.push(BenchResult {
+            backend: options.backend,
+            workload,
+            scale: options.scale,
+            method: *method,
+            median_s,
+            ratio_to_db: if db_median > 0.0 {
+                median_s / db_median
+            } else {
+                0.0
+            },
+            statements: method_runs.iter().map(|r| r.statements).max().unwrap_or(0),
+            peak_rss_bytes: method_runs.iter().map(|r| r.peak_rss).max().unwrap_or(0),
+            rows_affected,
+            extrapolated: method_runs.iter().any(|r| r.completed_rows.is_some()),
+        });
+    }
+}

@@ -1,0 +1,114 @@
+//! `cascade bench`: db vs orm vs naive (and the plan preview), side by side, on identical fresh
+//! copies; a table and the JSON report of DESIGN.md. Exit 1 when the methods' final tables differ.
+
+use std::io::{IsTerminal, Write};
+
+use clap::Args;
+
+use super::{Cli, Status, write_json};
+use crate::bench::{BenchOptions, Method, Workload, run};
+use crate::cli::lint::DialectArg;
+use crate::render;
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// About how many rows the deleted project's subtree (W1) or the user's rows (W2) hold.
+    #[arg(long, default_value_t = 10_000)]
+    pub scale: usize,
+    /// Backend to measure; without --url a scratch SQLite file or a scratch database on the
+    /// local server is used and dropped afterwards.
+    #[arg(long, value_enum, default_value_t = DialectArg::Sqlite)]
+    pub backend: DialectArg,
+    #[arg(long, value_enum, default_value_t = WorkloadArg::All)]
+    pub workload: WorkloadArg,
+    /// Runs per method (the median is reported); the naive method runs once.
+    #[arg(long, default_value_t = 3)]
+    pub repeats: usize,
+    /// Statements the naive method may issue before it stops and is extrapolated.
+    #[arg(long, default_value_t = 20_000)]
+    pub naive_cap: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum WorkloadArg {
+    W1,
+    W2,
+    All,
+}
+
+pub(super) async fn run_bench(
+    cli: &Cli,
+    args: &BenchArgs,
+    out: &mut dyn Write,
+) -> anyhow::Result<Status> {
+    let url_given = cli.url != crate::connect::DEFAULT_URL
+        && std::env::var("DATABASE_URL").ok().as_deref() != Some(cli.url.as_str());
+    let options = BenchOptions {
+        scale: args.scale,
+        backend: args.backend.into(),
+        workloads: match args.workload {
+            WorkloadArg::W1 => vec![Workload::W1],
+            WorkloadArg::W2 => vec![Workload::W2],
+            WorkloadArg::All => vec![Workload::W1, Workload::W2],
+        },
+        repeats: args.repeats,
+        url: url_given.then(|| cli.url.clone()),
+        naive_cap: args.naive_cap,
+        progress: std::io::stderr().is_terminal(),
+    };
+    let report = run(&options).await?;
+    if cli.json {
+        write_json(out, &report)?;
+    } else {
+        let mut grid = render::grid(&[
+            "backend",
+            "workload",
+            "method",
+            "median s",
+            "ratio to db",
+            "statements",
+            "peak RSS MiB",
+            "rows affected",
+        ]);
+        for r in &report.results {
+            grid.add_row([
+                r.backend.to_string(),
+                format!("{:?}", r.workload),
+                format!(
+                    "{:?}{}",
+                    r.method,
+                    if r.extrapolated {
+                        " (extrapolated)"
+                    } else {
+                        ""
+                    }
+                )
+                .to_lowercase(),
+                format!("{:.4}", r.median_s),
+                format!("{:.3}", r.ratio_to_db),
+                if r.method == Method::Plan {
+                    "-".into()
+                } else {
+                    r.statements.to_string()
+                },
+                format!("{:.1}", r.peak_rss_bytes as f64 / 1_048_576.0),
+                r.rows_affected.to_string(),
+            ]);
+        }
+        writeln!(out, "{grid}")?;
+        writeln!(
+            out,
+            "{}",
+            if report.tables_identical {
+                "all methods left identical tables".to_owned()
+            } else {
+                format!("TABLES DIFFER: {}", report.mismatches.join("; "))
+            }
+        )?;
+    }
+    Ok(if report.tables_identical {
+        Status::Clean
+    } else {
+        Status::Finding
+    })
+}
