@@ -429,3 +429,22 @@ async fn restrict_on_a_row_the_cascade_also_deletes(
     })
     .await;
 }
+
+/// SQLite re-checks a row's references to its own table whenever the row is updated, so an
+/// action's SET NULL on a row whose self-reference already dangles fails; the others do not.
+#[rstest]
+#[tokio::test]
+async fn sqlite_rechecks_self_references_of_updated_rows(
+    #[values(ALL[0], ALL[1], ALL[2])] dialect: Dialect,
+) {
+    with_db(dialect, |db| async move {
+        let ddl = strings(&[
+            "CREATE TABLE p (id INT PRIMARY KEY)",
+            "CREATE TABLE c (k INT PRIMARY KEY, p_id INT NULL, s INT NULL, FOREIGN KEY (p_id) REFERENCES p (id) ON DELETE SET NULL, FOREIGN KEY (s) REFERENCES c (k))",
+        ]);
+        let data = strings(&["INSERT INTO p VALUES (1)", "INSERT INTO c VALUES (1, 1, 99)"]);
+        let expect = if dialect == Dialect::Sqlite { Expect::Refused(RefusalKind::NoAction) } else { Expect::Deleted(1) };
+        check(&db, Case { ddl, data, table: "p", predicate: "id = 1" }, expect).await;
+    })
+    .await;
+}

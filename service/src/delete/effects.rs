@@ -37,6 +37,9 @@ pub(crate) struct EdgeEffect {
     pub doomed_late: u64,
     pub doomed_next_layer: u64,
     pub doomed_self: u64,
+    /// Rows this edge updates whose reference to their own table has no surviving parent
+    /// (counted as violations by engines that re-check them on update).
+    pub self_reference_violations: u64,
     /// Work table with the keys of the surviving rows to update (SET NULL / SET DEFAULT).
     pub update_table: Option<String>,
     pub columns: Vec<String>,
@@ -72,6 +75,16 @@ impl EdgeEffect {
 
     pub fn doomed_other_rows(&self) -> u64 {
         self.doomed - self.doomed_self
+    }
+
+    /// Violations this edge adds to an end-of-statement counter (SQLite).
+    pub fn net_violations(&self) -> u64 {
+        let own = match self.action {
+            FkAction::NoAction => self.survivors,
+            FkAction::SetDefault if self.default_missing_parent => self.survivors,
+            _ => 0,
+        };
+        own + self.self_reference_violations
     }
 }
 
@@ -139,6 +152,7 @@ async fn measure_edge(
         default_missing_parent: false,
         survivors: 0,
         survivor_parent_generation: 0,
+        self_reference_violations: 0,
         doomed: 0,
         doomed_late: 0,
         doomed_next_layer: 0,
@@ -173,10 +187,14 @@ async fn measure_edge(
         effect.survivors = s.exec(&sql).await?;
         // Not measured for updates: the single-root cancellation rule stays conservative.
         effect.survivor_parent_generation = u32::MAX;
-        effect.update_table = Some(name);
+        effect.update_table = Some(name.clone());
         if fk.on_delete == FkAction::SetDefault {
             effect.default_missing_parent =
                 !default_parent_survives(s, graph, closure, child, fk).await?;
+        }
+        if effect.survivors > 0 && s.engine.rechecks_self_reference_on_update() {
+            effect.self_reference_violations =
+                dangling_self_references(s, closure, child, &name).await?;
         }
     } else {
         let sql = format!("SELECT COUNT(*), MAX(d.cascade_gen) {from}{not_doomed}");
@@ -214,6 +232,46 @@ async fn measure_edge(
         }
     }
     Ok(effect)
+}
+
+/// Rows in `update` (keys of `child` rows an action rewrites) whose non-NULL reference to their
+/// own table has no parent row that survives the delete.
+async fn dangling_self_references(
+    s: &mut Session<'_>,
+    closure: &Closure,
+    child: &Table,
+    update: &str,
+) -> Result<u64, DeleteError> {
+    let mut total = 0;
+    let key = &child.primary_key;
+    for fk in child.foreign_keys.iter().filter(|fk| {
+        fk.parent_table == child.name && fk.enforcement == entity::rules::Enforcement::Database
+    }) {
+        let not_null = fk
+            .columns
+            .iter()
+            .map(|c| format!("c.{} IS NOT NULL", s.q(c)))
+            .collect::<Vec<_>>()
+            .join(" AND ");
+        let surviving = match closure.tables.get(&child.name) {
+            Some(work) => format!(
+                " AND NOT EXISTS (SELECT 1 FROM {} x WHERE {})",
+                s.q(&work.name),
+                s.equal("x", key, "p", key)
+            ),
+            None => String::new(),
+        };
+        let sql = format!(
+            "SELECT COUNT(*) FROM {table} c JOIN {} u ON {} WHERE {not_null} AND NOT EXISTS \
+             (SELECT 1 FROM {table} p WHERE {}{surviving})",
+            s.q(update),
+            s.equal("u", key, "c", key),
+            s.equal("p", &fk.parent_columns, "c", &fk.columns),
+            table = s.q(&child.name),
+        );
+        total += u64::try_from(s.scalar(&sql).await?).unwrap_or(0);
+    }
+    Ok(total)
 }
 
 /// Whether the key SET DEFAULT writes has a parent row that survives. A default with a NULL
@@ -346,7 +404,7 @@ pub(crate) async fn judge(
             }
         }
     }
-    let net_counted: u64 = counted.iter().map(|e| e.survivors).sum();
+    let net_counted: u64 = counted.iter().map(|e| e.net_violations()).sum();
     if net_counted > 0 {
         match net_verdict(s, graph, closure, &counted, net_counted).await? {
             Verdict::Fine => {}
@@ -354,7 +412,13 @@ pub(crate) async fn judge(
                 if let Some(effect) = counted.first() {
                     let kind = match verdict {
                         RefusalKind::OrderDependent => verdict,
-                        _ => effect.refusal_kind(),
+                        _ if effect.action == FkAction::SetDefault
+                            && effect.default_missing_parent =>
+                        {
+                            RefusalKind::FkMissingParent
+                        }
+                        // A counted FK violation, as NO ACTION reports it.
+                        _ => RefusalKind::NoAction,
                     };
                     let mut r = refusal(
                         kind,
@@ -412,6 +476,15 @@ fn refusal(
 }
 
 fn describe(kind: RefusalKind, e: &EdgeEffect) -> String {
+    if kind == RefusalKind::NoAction
+        && e.self_reference_violations > 0
+        && e.action != FkAction::NoAction
+    {
+        return format!(
+            "{} the rows {} rewrites re-check their references to `{}`, and {} of them have no surviving parent",
+            e.label, e.action, e.child, e.self_reference_violations
+        );
+    }
     match kind {
         RefusalKind::OrderDependent => format!(
             "{} rows of `{}` are both deleted by the cascade and checked by {} ({}); whether \

@@ -68,6 +68,11 @@ pub(crate) trait Engine: Sync {
     /// Cascade depth (in levels below the root) at which the engine refuses the delete.
     fn refusing_depth(&self) -> Option<u32>;
 
+    /// Whether updating a row re-checks its references to its own table (SQLite).
+    fn rechecks_self_reference_on_update(&self) -> bool {
+        false
+    }
+
     /// Whether deleting from a parent whose FK references non-key columns fails outright.
     fn refuses_fk_mismatch(&self) -> bool {
         false

@@ -1,7 +1,9 @@
 //! SQLite: root rows one at a time, each row's actions depth-first; RESTRICT fails at once, NO
 //! ACTION is a net counter checked at the end of the statement (a deleted row whose reference
 //! was already dangling cancels a violation); "foreign key mismatch" when a parent's FK points
-//! at non-key columns; trigger depth limit 1000.
+//! at non-key columns; trigger depth limit 1000. Any UPDATE of a row (an action's SET NULL or
+//! SET DEFAULT included) re-checks that row's references to its own table, and a dangling one
+//! counts as a violation.
 
 use sea_orm::DbErr;
 
@@ -54,9 +56,7 @@ impl Engine for Sqlite {
             FkAction::NoAction if e.survivors > 0 => Verdict::NetCounted,
             // The rewritten row references a missing parent: counted like NO ACTION; a doomed
             // row adds one and takes it off again when it is deleted.
-            FkAction::SetDefault if e.default_missing_parent && e.survivors > 0 => {
-                Verdict::NetCounted
-            }
+            FkAction::SetDefault if e.net_violations() > 0 => Verdict::NetCounted,
             FkAction::SetDefault => Verdict::Fine,
             // Deleted later or earlier in the same statement: the counter nets to zero.
             FkAction::NoAction => Verdict::Fine,
@@ -68,6 +68,8 @@ impl Engine for Sqlite {
                     // Whether the doomed row is gone when the check runs depends on the order
                     // SQLite visits rows and FKs; a row referencing itself is already gone.
                     Verdict::Refuse(RefusalKind::OrderDependent)
+                } else if e.net_violations() > 0 {
+                    Verdict::NetCounted
                 } else {
                     Verdict::Fine
                 }
@@ -97,6 +99,10 @@ impl Engine for Sqlite {
 
     fn refusing_depth(&self) -> Option<u32> {
         Some(1000)
+    }
+
+    fn rechecks_self_reference_on_update(&self) -> bool {
+        true
     }
 
     fn refuses_fk_mismatch(&self) -> bool {
