@@ -2,10 +2,13 @@
 //! module, writes its report to the given output (stdout in the binary, a buffer in tests) and
 //! returns whether it found something (exit 1) or not (exit 0); errors become exit 2 in `main`.
 
+mod audit;
 mod demo;
 mod docs;
 mod lint;
 mod migrate;
+mod orphans;
+mod repair;
 mod rules;
 mod seed;
 
@@ -60,6 +63,13 @@ pub enum Command {
     /// Generate the schema docs: per-table FKs, what deleting each table does, the
     /// delete-behaviour matrix and a Mermaid ER diagram.
     Docs(docs::DocsArgs),
+    /// Compare the live database with the rules (declared, or --rules live with owner=
+    /// policies): missing/extra/different FKs and actions, missing FK indexes; exit 1 on drift.
+    Audit(audit::AuditArgs),
+    /// The idempotent migration (up.sql/down.sql) that removes FK drift; --apply runs it.
+    Repair(repair::RepairArgs),
+    /// Rows whose parent is missing, per relation (FK or not); --prune repairs them.
+    Orphans(orphans::OrphansArgs),
 }
 
 /// What a successful command found.
@@ -89,6 +99,9 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Status> {
         Command::Rules => rules::run(&cli, out).await,
         Command::Lint(args) => lint::run(&cli, args, out).await,
         Command::Docs(args) => docs::run(&cli, args, out).await,
+        Command::Audit(args) => audit::run(&cli, args, out).await,
+        Command::Repair(args) => repair::run(&cli, args, out).await,
+        Command::Orphans(args) => orphans::run(&cli, args, out).await,
     }
 }
 
