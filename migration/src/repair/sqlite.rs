@@ -12,7 +12,7 @@
 
 use std::collections::BTreeMap;
 
-use entity::rules::{Dialect, RuleGraph, Table};
+use entity::rules::{ColumnKind, Dialect, RuleGraph, Table};
 use sea_orm::sea_query::{Alias, Query, Table as TableBuilder};
 use sea_orm::{ConnectionTrait, DbErr};
 
@@ -24,8 +24,17 @@ use crate::introspect::get;
 const D: Dialect = Dialect::Sqlite;
 const NEW_PREFIX: &str = "cascade_new_";
 
-/// Each rebuilt table's index and trigger DDL, verbatim from `sqlite_schema`.
-pub(super) type Captured = BTreeMap<String, Vec<String>>;
+/// What a rebuild must carry over verbatim, per rebuilt table.
+#[derive(Debug, Default)]
+pub(super) struct CapturedTable {
+    /// Index and trigger DDL from `sqlite_schema`.
+    statements: Vec<String>,
+    /// Declared column types as written (`INT` must not become `integer`: only the exact
+    /// spelling `INTEGER PRIMARY KEY` makes a rowid alias).
+    types: BTreeMap<String, String>,
+}
+
+pub(super) type Captured = BTreeMap<String, CapturedTable>;
 
 pub(super) async fn capture(
     db: &impl ConnectionTrait,
@@ -43,13 +52,26 @@ pub(super) async fn capture(
             vec![change.table.clone().into()],
         )
         .await?;
-        let mut statements = Vec::new();
+        let mut table = CapturedTable::default();
         for row in rows {
-            statements.push(get::<String>(&row, "sql").map_err(|e| DbErr::Custom(e.to_string()))?);
+            table.statements.push(text(&row, "sql")?);
         }
-        captured.insert(change.table.clone(), statements);
+        let columns = crate::introspect::rows(
+            db,
+            "SELECT name, type FROM pragma_table_info(?)",
+            vec![change.table.clone().into()],
+        )
+        .await?;
+        for row in columns {
+            table.types.insert(text(&row, "name")?, text(&row, "type")?);
+        }
+        captured.insert(change.table.clone(), table);
     }
     Ok(captured)
+}
+
+fn text(row: &sea_orm::QueryResult, column: &str) -> Result<String, DbErr> {
+    get::<String>(row, column).map_err(|e| DbErr::Custom(e.to_string()))
 }
 
 pub(super) fn scripts(
@@ -60,15 +82,15 @@ pub(super) fn scripts(
 ) -> (Script, Script) {
     let mut up = rebuild_script();
     let mut down = rebuild_script();
-    for (name, statements) in captured {
+    for (name, captured) in captured {
         let Some(table) = live.table(name) else {
             continue;
         };
         let mine: Vec<&FkChange> = changes.iter().filter(|c| &c.table == name).collect();
         up.body
-            .extend(rebuild(&with_changes(table, &mine, true), statements));
+            .extend(rebuild(&with_changes(table, &mine, true), captured));
         down.body
-            .extend(rebuild(&with_changes(table, &mine, false), statements));
+            .extend(rebuild(&with_changes(table, &mine, false), captured));
     }
     for index in indexes {
         up.body.push(Step::exec(create_index(D, index)));
@@ -120,11 +142,16 @@ fn with_changes(table: &Table, changes: &[&FkChange], forward: bool) -> Table {
 }
 
 /// The 12-step rebuild of `target.name` into `target`'s definition, inside the transaction.
-fn rebuild(target: &Table, statements: &[String]) -> Vec<Step> {
+fn rebuild(target: &Table, captured: &CapturedTable) -> Vec<Step> {
     let name = target.name.as_str();
     let new_name = format!("{NEW_PREFIX}{name}");
     let mut definition = target.clone();
     definition.name = new_name.clone();
+    for column in &mut definition.columns {
+        if let Some(spelling) = captured.types.get(&column.name).filter(|t| !t.is_empty()) {
+            column.kind = ColumnKind::Other(spelling.clone());
+        }
+    }
     let mut create = ddl::create_table(&definition);
     for fk in target
         .foreign_keys
@@ -163,7 +190,7 @@ fn rebuild(target: &Table, statements: &[String]) -> Vec<Step> {
                 .to_string(),
         ),
     ];
-    steps.extend(statements.iter().map(Step::exec));
+    steps.extend(captured.statements.iter().map(Step::exec));
     steps.push(Step::check(format!(
         "PRAGMA foreign_key_check({})",
         ident(D, name)
