@@ -112,3 +112,47 @@ async fn domain_drift_is_reported_and_repaired(
     })
     .await;
 }
+
+/// A dropped FK index is drift (where the engine does not index FKs by itself), and the repair
+/// recreates it; applying that repair again is harmless.
+#[rstest]
+#[tokio::test]
+async fn missing_fk_index_is_reported_and_recreated(
+    #[values(Dialect::Sqlite, Dialect::Postgres)] dialect: Dialect,
+) {
+    with_db(dialect, |db| async move {
+        let url = db.url.as_str();
+        cascade(&["--url", url, "migrate", "up"])
+            .await
+            .0
+            .expect("up");
+        db.conn
+            .execute_unprepared("DROP INDEX ix_document_owner_id")
+            .await
+            .expect("drop index");
+        let (status, out) = cascade(&["--url", url, "audit", "--json"]).await;
+        assert_eq!(status.expect("audit"), Status::Finding);
+        assert_eq!(
+            json(&out)["drift"],
+            serde_json::json!([{
+                "kind": "missing_foreign_key_index",
+                "table": "document",
+                "columns": ["owner_id"],
+            }])
+        );
+        let expected = entity::declared_rules().expect("valid");
+        let plan = migration::repair::plan(&db.conn, &expected)
+            .await
+            .expect("plan");
+        assert_eq!(plan.indexes.len(), 1);
+        migration::repair::apply(&db.conn, &plan)
+            .await
+            .expect("apply");
+        migration::repair::apply(&db.conn, &plan)
+            .await
+            .expect("apply twice");
+        let (status, out) = cascade(&["--url", url, "audit"]).await;
+        assert_eq!(status.expect("audit after"), Status::Clean, "{out}");
+    })
+    .await;
+}

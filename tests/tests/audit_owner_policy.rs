@@ -247,3 +247,77 @@ async fn owner_policy_audit_repair_delete_and_rollback(
     })
     .await;
 }
+
+/// The pre-flight: with an orphan behind a bare reference (inserted while enforcement was off),
+/// the repair names the blocking FK and its count, refuses, and changes nothing; once the orphan
+/// is pruned, the same repair goes through.
+#[rstest]
+#[tokio::test]
+async fn repair_refuses_when_orphans_would_fail_the_new_constraint(
+    #[values(Dialect::Sqlite, Dialect::Postgres, Dialect::MySql)] dialect: Dialect,
+) {
+    with_db(dialect, |db| async move {
+        create_and_seed(&db.conn).await;
+        {
+            let unenforced = service::connect::connect(&db.url, service::connect::Enforce::Off)
+                .await
+                .expect("enforcement off");
+            run(
+                &unenforced,
+                "INSERT INTO post (id, user_id) VALUES (99, 42)",
+            )
+            .await;
+            unenforced.close().await.expect("close");
+        }
+        let url = db.url.as_str();
+        let policy = ["--rules", "live", "--policy", "owner=users:cascade"];
+        let original = user_actions(&db.conn).await;
+
+        let expected = apply_policies(
+            introspect(&db.conn).await.expect("introspect"),
+            &["owner=users:cascade".parse::<Policy>().expect("policy")],
+        )
+        .expect("policy applies");
+        let plan = repair::plan(&db.conn, &expected).await.expect("plan");
+        assert_eq!(
+            plan.blockers,
+            [repair::Blocker {
+                table: "post".into(),
+                foreign_key: "post(user_id) -> users(id)".into(),
+                orphans: 1,
+            }]
+        );
+        match repair::apply(&db.conn, &plan).await {
+            Err(repair::RepairError::Orphans(blockers)) => assert_eq!(blockers.len(), 1),
+            other => panic!("expected an orphan refusal, got {other:?}"),
+        }
+        let (status, out) =
+            cascade(&[&["repair", "--url", url, "--apply"][..], &policy].concat()).await;
+        assert_eq!(status.expect("refused"), Status::Finding, "{out}");
+        assert!(
+            out.contains("1 orphan row(s)") && out.contains("not applied"),
+            "{out}"
+        );
+        assert_eq!(
+            user_actions(&db.conn).await,
+            original,
+            "{dialect}: nothing changed"
+        );
+
+        let (status, out) = cascade(&[
+            "orphans",
+            "--url",
+            url,
+            "--rules",
+            "live",
+            "--prune",
+            "--include-restricted",
+        ])
+        .await;
+        assert_eq!(status.expect("prune"), Status::Clean, "{out}");
+        let (status, out) =
+            cascade(&[&["repair", "--url", url, "--apply"][..], &policy].concat()).await;
+        assert_eq!(status.expect("repair after prune"), Status::Clean, "{out}");
+    })
+    .await;
+}
