@@ -123,15 +123,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_simple_and_composite_relations() {
-        let spec: RelationSpec = "workflow_status.workflow_id -> workflow.id cascade"
-            .parse()
-            .expect("valid");
+    fn parses_simple_and_composite_relations() -> Result<(), RelationError> {
+        let spec: RelationSpec = "workflow_status.workflow_id -> workflow.id cascade".parse()?;
         assert_eq!(spec.table, "workflow_status");
         assert_eq!(spec.fk.columns, ["workflow_id"]);
         assert_eq!(spec.fk.parent_table, "workflow");
         assert_eq!(spec.fk.on_delete, FkAction::Cascade);
-        let spec: RelationSpec = "m.a, b -> acc.region,code set null".parse().expect("valid");
+        let spec: RelationSpec = "m.a, b -> acc.region,code set null".parse()?;
         assert_eq!(spec.fk.columns, ["a", "b"]);
         assert_eq!(spec.fk.on_delete, FkAction::SetNull);
         for bad in [
@@ -143,5 +141,6 @@ mod tests {
         ] {
             assert!(bad.parse::<RelationSpec>().is_err(), "{bad}");
         }
+        Ok(())
     }
 }
