@@ -156,3 +156,58 @@ async fn missing_fk_index_is_reported_and_recreated(
     })
     .await;
 }
+
+/// FKs the database does not enforce are findings: a SQLite or MariaDB session with enforcement
+/// off, a PostgreSQL constraint left `NOT VALID`. A seeded domain database has no orphans.
+#[rstest]
+#[tokio::test]
+async fn unenforced_fks_are_reported(
+    #[values(Dialect::Sqlite, Dialect::Postgres, Dialect::MySql)] dialect: Dialect,
+) {
+    with_db(dialect, |db| async move {
+        let url = db.url.as_str();
+        cascade(&["--url", url, "migrate", "up"])
+            .await
+            .0
+            .expect("up");
+        cascade(&["--url", url, "seed", "--scale", "60"])
+            .await
+            .0
+            .expect("seed");
+        let (status, out) = cascade(&["--url", url, "orphans"]).await;
+        assert_eq!(status.expect("orphans"), Status::Clean, "{out}");
+
+        let declared = entity::declared_rules().expect("valid");
+        let report = match dialect {
+            Dialect::Postgres => {
+                db.conn
+                    .execute_unprepared(
+                        "ALTER TABLE run DROP CONSTRAINT fk_run_owner_id; \
+                         ALTER TABLE run ADD CONSTRAINT fk_run_owner_id FOREIGN KEY (owner_id) \
+                         REFERENCES \"user\" (uid) ON DELETE SET NULL NOT VALID",
+                    )
+                    .await
+                    .expect("not valid");
+                service::audit::audit(&db.conn, &declared)
+                    .await
+                    .expect("audit")
+            }
+            _ => {
+                let off = connect(url, Enforce::Off).await.expect("enforcement off");
+                service::audit::audit(&off, &declared).await.expect("audit")
+            }
+        };
+        assert!(report.drift.is_empty(), "{:?}", report.drift);
+        assert_eq!(
+            report.unenforced.len(),
+            1,
+            "{dialect}: {:?}",
+            report.unenforced
+        );
+        assert!(!report.is_clean());
+        if dialect == Dialect::Postgres {
+            assert!(report.unenforced[0].contains("fk_run_owner_id"));
+        }
+    })
+    .await;
+}
