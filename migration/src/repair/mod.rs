@@ -83,12 +83,15 @@ impl Step {
 
 /// Statements run outside a transaction (`before`, `after`: connection settings such as
 /// SQLite's `foreign_keys`), and the `body`, in one transaction where the dialect's DDL is
-/// transactional. `after` runs even when the body fails.
+/// transactional. `after_commit` runs once the body committed, each statement on its own
+/// (PostgreSQL's `VALIDATE CONSTRAINT`, which scans without blocking writes); `after` runs even
+/// when the body failed.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Script {
     pub transactional: bool,
     pub before: Vec<Step>,
     pub body: Vec<Step>,
+    pub after_commit: Vec<Step>,
     pub after: Vec<Step>,
 }
 
@@ -115,6 +118,7 @@ impl Script {
         if self.transactional {
             line(&Step::exec("COMMIT"));
         }
+        self.after_commit.iter().for_each(&mut line);
         self.after.iter().for_each(&mut line);
         text
     }

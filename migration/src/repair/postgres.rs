@@ -1,6 +1,9 @@
 //! PostgreSQL repair: in one transaction, per changed FK `DROP CONSTRAINT IF EXISTS`, then
-//! `ADD CONSTRAINT ... NOT VALID` (no table scan under the lock) and `VALIDATE CONSTRAINT`
-//! (checks existing rows under a weaker lock). Applying the script twice ends in the same state.
+//! `ADD CONSTRAINT ... NOT VALID` (no table scan while the strong lock is held; new rows are
+//! checked from then on); after the commit, `VALIDATE CONSTRAINT` per FK checks the existing rows
+//! under a lock that does not block writes. The orphan pre-flight makes validation failures
+//! unexpected; should one still fail, the constraint stays `NOT VALID`, which `audit` reports and
+//! a re-run of the script finishes. Applying the script twice ends in the same state.
 
 use entity::rules::{Dialect, ForeignKey};
 
@@ -16,16 +19,13 @@ pub(super) fn scripts(
     let mut up = transactional();
     let mut down = transactional();
     for change in changes {
-        up.body.extend(switch(
-            &change.table,
-            change.before.as_ref(),
-            change.after.as_ref(),
-        )?);
-        down.body.extend(switch(
-            &change.table,
-            change.after.as_ref(),
-            change.before.as_ref(),
-        )?);
+        let (before, after) = (change.before.as_ref(), change.after.as_ref());
+        let (body, validate) = switch(&change.table, before, after)?;
+        up.body.extend(body);
+        up.after_commit.extend(validate);
+        let (body, validate) = switch(&change.table, after, before)?;
+        down.body.extend(body);
+        down.after_commit.extend(validate);
     }
     for index in indexes {
         up.body.push(Step::exec(create_index(D, index)));
@@ -41,12 +41,13 @@ fn transactional() -> Script {
     }
 }
 
-/// Statements that take `table` from constraint `from` to constraint `to` (either may be absent).
+/// Statements that take `table` from constraint `from` to constraint `to` (either may be
+/// absent): the transactional part, and the validation to run after the commit.
 fn switch(
     table: &str,
     from: Option<&ForeignKey>,
     to: Option<&ForeignKey>,
-) -> Result<Vec<Step>, RepairError> {
+) -> Result<(Vec<Step>, Vec<Step>), RepairError> {
     let mut steps = Vec::new();
     let alter = format!("ALTER TABLE {}", ident(D, table));
     // Dropping by the new name too makes a second application a no-op in effect.
@@ -66,16 +67,17 @@ fn switch(
             ident(D, name)
         )));
     }
+    let mut validate = Vec::new();
     if let Some(fk) = to {
         let name = fk.name.as_deref().unwrap_or_default();
         steps.push(Step::exec(format!(
             "{} NOT VALID",
             add_foreign_key(D, table, fk)
         )));
-        steps.push(Step::exec(format!(
+        validate.push(Step::exec(format!(
             "{alter} VALIDATE CONSTRAINT {}",
             ident(D, name)
         )));
     }
-    Ok(steps)
+    Ok((steps, validate))
 }

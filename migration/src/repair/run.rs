@@ -1,6 +1,7 @@
 //! Running a repair [`Script`] on a connection: `before` statements, the body (in a transaction
-//! when the dialect's DDL is transactional; check steps must return no rows), then `after`
-//! statements, which run even when the body failed so connection settings are restored.
+//! when the dialect's DDL is transactional; check steps must return no rows), `after_commit`
+//! statements once it committed, then `after` statements, which run even when the body failed so
+//! connection settings are restored.
 
 use sea_orm::{ConnectionTrait, Statement, TransactionSession, TransactionTrait};
 
@@ -16,9 +17,21 @@ where
     for step in &script.before {
         run_step(db, step).await?;
     }
-    let outcome = body(db, script).await;
+    let mut outcome = body(db, script).await;
+    if outcome.is_ok() {
+        for step in &script.after_commit {
+            outcome = run_step(db, step).await;
+            if outcome.is_err() {
+                break;
+            }
+        }
+    }
+    // Restore connection settings whatever happened; the first error is the one reported.
     for step in &script.after {
-        run_step(db, step).await?;
+        let restored = run_step(db, step).await;
+        if outcome.is_ok() {
+            outcome = restored;
+        }
     }
     outcome
 }

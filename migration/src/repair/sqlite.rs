@@ -107,6 +107,7 @@ fn rebuild_script() -> Script {
         transactional: true,
         before: vec![Step::exec("PRAGMA foreign_keys = OFF")],
         body: Vec::new(),
+        after_commit: Vec::new(),
         after: vec![Step::exec("PRAGMA foreign_keys = ON")],
     }
 }
