@@ -321,3 +321,56 @@ async fn repair_refuses_when_orphans_would_fail_the_new_constraint(
     })
     .await;
 }
+
+/// A SQLite rebuild re-checks every FK of the rebuilt table, so an orphan behind an FK the repair
+/// does not change blocks it there (and only there: PostgreSQL and MariaDB alter just the one
+/// constraint and go ahead).
+#[rstest]
+#[tokio::test]
+async fn rebuild_preflight_covers_unchanged_fks_of_the_table(
+    #[values(Dialect::Sqlite, Dialect::Postgres, Dialect::MySql)] dialect: Dialect,
+) {
+    with_db(dialect, |db| async move {
+        run(&db.conn, "CREATE TABLE users (id INT PRIMARY KEY)").await;
+        run(&db.conn, "CREATE TABLE topic (id INT PRIMARY KEY)").await;
+        run(
+            &db.conn,
+            "CREATE TABLE note (id INT PRIMARY KEY, user_id INT NOT NULL, topic_id INT NULL, \
+             FOREIGN KEY (user_id) REFERENCES users (id), \
+             FOREIGN KEY (topic_id) REFERENCES topic (id) ON DELETE SET NULL)",
+        )
+        .await;
+        run(&db.conn, "INSERT INTO users VALUES (1)").await;
+        {
+            let unenforced = service::connect::connect(&db.url, service::connect::Enforce::Off)
+                .await
+                .expect("enforcement off");
+            run(&unenforced, "INSERT INTO note VALUES (1, 1, 7)").await;
+            unenforced.close().await.expect("close");
+        }
+        let expected = apply_policies(
+            introspect(&db.conn).await.expect("introspect"),
+            &["owner=users:cascade".parse::<Policy>().expect("policy")],
+        )
+        .expect("policy applies");
+        let plan = repair::plan(&db.conn, &expected).await.expect("plan");
+        assert_eq!(plan.changes.len(), 1);
+        let blocking: Vec<&str> = plan
+            .blockers
+            .iter()
+            .map(|b| b.foreign_key.as_str())
+            .collect();
+        match dialect {
+            Dialect::Sqlite => assert_eq!(blocking, ["note(topic_id) -> topic(id)"]),
+            _ => {
+                assert!(blocking.is_empty(), "{dialect}: {blocking:?}");
+                repair::apply(&db.conn, &plan).await.expect("apply");
+                assert_eq!(
+                    user_actions(&db.conn).await.get("note"),
+                    Some(&FkAction::Cascade)
+                );
+            }
+        }
+    })
+    .await;
+}

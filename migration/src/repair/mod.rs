@@ -152,17 +152,16 @@ pub async fn plan(
     let live = introspect(db).await?;
     let (changes, indexes) = fk_changes(expected, &live, dialect);
     let mut blockers = Vec::new();
-    for change in &changes {
-        let Some(after) = &change.after else { continue };
-        let row = db.query_one(&count_orphans(&change.table, after)).await?;
+    for (table, fk) in checked_by_repair(&live, &changes, dialect) {
+        let row = db.query_one(&count_orphans(table, fk)).await?;
         let orphans: i64 = match row {
             Some(row) => row.try_get("", "n")?,
             None => 0,
         };
         if orphans > 0 {
             blockers.push(Blocker {
-                table: change.table.clone(),
-                foreign_key: after.describe(&change.table),
+                table: table.to_owned(),
+                foreign_key: fk.describe(table),
                 orphans: orphans.unsigned_abs(),
             });
         }
@@ -183,6 +182,39 @@ pub async fn plan(
         up,
         down,
     })
+}
+
+/// The FKs whose existing rows the repair makes the engine check: each added or replaced FK,
+/// and where FKs are changed by a table rebuild (SQLite), every FK of a rebuilt table, since the
+/// rebuild's `foreign_key_check` covers them all.
+fn checked_by_repair<'a>(
+    live: &'a RuleGraph,
+    changes: &'a [FkChange],
+    dialect: Dialect,
+) -> Vec<(&'a str, &'a entity::rules::ForeignKey)> {
+    let mut checked: Vec<(&str, &entity::rules::ForeignKey)> = changes
+        .iter()
+        .filter_map(|c| c.after.as_ref().map(|fk| (c.table.as_str(), fk)))
+        .collect();
+    if !dialect.can_add_foreign_key() {
+        for change in changes {
+            let Some(table) = live.table(&change.table) else {
+                continue;
+            };
+            for fk in &table.foreign_keys {
+                let changed = changes.iter().any(|c| {
+                    c.table == table.name && c.before.as_ref().is_some_and(|b| b.same_reference(fk))
+                });
+                let listed = checked
+                    .iter()
+                    .any(|(t, f)| *t == table.name && f.same_reference(fk));
+                if fk.enforcement == entity::rules::Enforcement::Database && !changed && !listed {
+                    checked.push((table.name.as_str(), fk));
+                }
+            }
+        }
+    }
+    checked
 }
 
 /// Applies `plan.up`, refusing before any change when the pre-flight found orphans.
