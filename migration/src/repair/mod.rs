@@ -14,7 +14,7 @@ mod run;
 mod sql;
 mod sqlite;
 
-use entity::rules::{Dialect, RuleGraph};
+use entity::rules::{Dialect, Drift, RuleGraph};
 use sea_orm::{ConnectionTrait, DbErr};
 use serde::Serialize;
 use thiserror::Error;
@@ -132,6 +132,8 @@ pub struct RepairPlan {
     pub indexes: Vec<IndexChange>,
     /// Constraints that cannot be added until their orphans are gone; `apply` refuses then.
     pub blockers: Vec<Blocker>,
+    /// Drift a constraint repair does not touch (tables, columns, keys): a schema migration's job.
+    pub unrepaired: Vec<Drift>,
     pub up: Script,
     pub down: Script,
 }
@@ -174,11 +176,25 @@ pub async fn plan(
             sqlite::scripts(&live, &changes, &indexes, &captured)
         }
     };
+    let unrepaired = expected
+        .diff(&live, dialect)
+        .into_iter()
+        .filter(|d| {
+            !matches!(
+                d,
+                Drift::MissingForeignKey { .. }
+                    | Drift::ExtraForeignKey { .. }
+                    | Drift::ForeignKeyAction { .. }
+                    | Drift::MissingForeignKeyIndex { .. }
+            )
+        })
+        .collect();
     Ok(RepairPlan {
         dialect,
         changes,
         indexes,
         blockers,
+        unrepaired,
         up,
         down,
     })

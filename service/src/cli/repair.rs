@@ -1,7 +1,8 @@
 //! `cascade repair [--policy ...] [--out DIR] [--apply]`: the migration that removes FK drift.
 //!
 //! Without `--apply` it prints the plan (and with `--out` writes `up.sql` and `down.sql`) and
-//! exits 1 when there is something to repair, 0 when there is nothing. `--apply` refuses with
+//! exits 1 when there is something to repair (or drift it cannot repair), 0 when there is
+//! nothing. `--apply` refuses with
 //! exit 1 and changes nothing when orphans would make a new constraint fail; otherwise it applies
 //! the plan, re-plans from the catalog as the verification, and exits 0 when nothing is left.
 
@@ -94,7 +95,7 @@ pub(super) async fn run(
     } else {
         write_human(&plan, args, applied, remaining, &up_sql, out)?;
     }
-    let done = plan.is_empty() || (applied && remaining == Some(0));
+    let done = plan.unrepaired.is_empty() && (plan.is_empty() || (applied && remaining == Some(0)));
     Ok(if done { Status::Clean } else { Status::Finding })
 }
 
@@ -106,6 +107,14 @@ fn write_human(
     up_sql: &str,
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
+    if !plan.unrepaired.is_empty() {
+        writeln!(
+            out,
+            "{} drift item(s) are not FK drift (tables, columns, keys) and are left to a schema \
+             migration; see `cascade audit`",
+            plan.unrepaired.len()
+        )?;
+    }
     if plan.is_empty() {
         writeln!(out, "{}: nothing to repair", plan.dialect)?;
         return Ok(());
