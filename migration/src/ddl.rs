@@ -130,7 +130,7 @@ fn database_fks(table: &Table) -> impl Iterator<Item = &ForeignKey> {
         .filter(|fk| fk.enforcement == entity::rules::Enforcement::Database)
 }
 
-fn create_table(table: &Table) -> TableCreateStatement {
+pub(crate) fn create_table(table: &Table) -> TableCreateStatement {
     let mut create = TableBuilder::create();
     create.table(Alias::new(&table.name));
     for column in &table.columns {
@@ -165,7 +165,7 @@ fn create_table(table: &Table) -> TableCreateStatement {
     create
 }
 
-fn foreign_key(table: &Table, fk: &ForeignKey) -> ForeignKeyCreateStatement {
+pub(crate) fn foreign_key(table: &Table, fk: &ForeignKey) -> ForeignKeyCreateStatement {
     let mut builder = FkBuilder::create();
     if let Some(name) = &fk.name {
         builder.name(name);

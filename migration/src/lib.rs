@@ -1,12 +1,14 @@
 //! Schema side of the workspace: DDL derived from the RuleGraph ([`ddl`]), the SeaORM migrator
 //! that applies it, and introspection of any live database back into a RuleGraph
-//! ([`introspect`]).
+//! ([`introspect`]), and idempotent repair migrations towards a RuleGraph ([`repair`]).
 
 pub use sea_orm_migration::prelude::*;
 
 pub mod ddl;
 pub mod introspect;
 mod m20260101_000001_initial;
+pub mod orphan_query;
+pub mod repair;
 
 pub use introspect::{IntrospectError, introspect};
 

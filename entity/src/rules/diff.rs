@@ -222,7 +222,14 @@ fn diff_foreign_keys(expected: &Table, actual: &Table, dialect: Dialect, drifts:
     }
 }
 
-/// Same child columns referencing the same parent columns, pairwise (column order may differ).
+impl ForeignKey {
+    /// Same child columns referencing the same parent columns, pairwise (column order may
+    /// differ): the identity of an FK when names are not comparable.
+    pub fn same_reference(&self, other: &ForeignKey) -> bool {
+        same_reference(self, other)
+    }
+}
+
 fn same_reference(a: &ForeignKey, b: &ForeignKey) -> bool {
     let pairs = |fk: &ForeignKey| {
         let mut p: Vec<(String, String)> = fk

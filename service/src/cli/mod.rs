@@ -2,12 +2,15 @@
 //! module, writes its report to the given output (stdout in the binary, a buffer in tests) and
 //! returns whether it found something (exit 1) or not (exit 0); errors become exit 2 in `main`.
 
+mod audit;
 mod bench;
 mod delete;
 mod demo;
 mod docs;
 pub(crate) mod lint;
 mod migrate;
+mod orphans;
+mod repair;
 mod rules;
 mod seed;
 
@@ -73,6 +76,13 @@ pub enum Command {
     /// Measure the ORM-level cascade against the database's own and the naive row-by-row
     /// baseline on identical fresh copies (wall time, statements, peak RSS).
     Bench(bench::BenchArgs),
+    /// Compare the live database with the rules (declared, or --rules live with owner=
+    /// policies): missing/extra/different FKs and actions, missing FK indexes; exit 1 on drift.
+    Audit(audit::AuditArgs),
+    /// The idempotent migration (up.sql/down.sql) that removes FK drift; --apply runs it.
+    Repair(repair::RepairArgs),
+    /// Rows whose parent is missing, per relation (FK or not); --prune repairs them.
+    Orphans(orphans::OrphansArgs),
 }
 
 /// What a successful command found.
@@ -106,6 +116,9 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Status> {
         Command::Delete(args) => delete::run_delete(&cli, args, out).await,
         Command::Verify(args) => delete::run_verify(&cli, args, out).await,
         Command::Bench(args) => bench::run_bench(&cli, args, out).await,
+        Command::Audit(args) => audit::run(&cli, args, out).await,
+        Command::Repair(args) => repair::run(&cli, args, out).await,
+        Command::Orphans(args) => orphans::run(&cli, args, out).await,
     }
 }
 

@@ -1,0 +1,245 @@
+//! Repair migrations: the FK changes that bring a live database to an expected RuleGraph, as
+//! up/down scripts per dialect, a pre-flight orphan count, and a runner (also usable as a
+//! sea-orm-migration step, [`RepairMigration`]).
+//!
+//! The plan is always recomputed from the live catalog, so running `repair` again after it was
+//! applied finds nothing; each script is also safe to apply twice (`IF EXISTS` drops before adds,
+//! SQLite rebuilds to a fixed definition). The SQL per dialect lives in one module each.
+
+mod changes;
+mod migration_step;
+mod mysql;
+mod postgres;
+mod run;
+mod sql;
+mod sqlite;
+
+use entity::rules::{Dialect, Drift, RuleGraph};
+use sea_orm::{ConnectionTrait, DbErr};
+use serde::Serialize;
+use thiserror::Error;
+
+pub use changes::{FkChange, IndexChange, fk_changes};
+pub use migration_step::RepairMigration;
+pub use run::run_script;
+
+use crate::introspect::{IntrospectError, introspect};
+use crate::orphan_query::count_orphans;
+
+/// The warning every down script starts with.
+pub const DOWN_WARNING: &str = "WARNING: rolling back restores the previous constraints, not \
+     data. Rows deleted (or references nulled) by cascades while the repaired constraints were \
+     in force cannot be restored by this script.";
+
+#[derive(Debug, Error)]
+pub enum RepairError {
+    #[error(transparent)]
+    Introspect(#[from] IntrospectError),
+    #[error("database error: {0}")]
+    Db(#[from] DbErr),
+    #[error(
+        "refusing to repair: orphan rows would make the new constraints fail ({}); prune them \
+         first (`cascade orphans --prune`), nothing was changed",
+        .0.iter().map(|b| format!("{}: {} row(s)", b.foreign_key, b.orphans)).collect::<Vec<_>>().join("; ")
+    )]
+    Orphans(Vec<Blocker>),
+    #[error("check `{sql}` found {rows} violation(s); the change was rolled back")]
+    CheckFailed { sql: String, rows: usize },
+    #[error("the live foreign key {0} has no name, so it cannot be dropped")]
+    Unnamed(String),
+}
+
+/// A constraint the repair would add while child rows reference missing parents.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Blocker {
+    pub table: String,
+    pub foreign_key: String,
+    pub orphans: u64,
+}
+
+/// One statement of a script. `must_be_empty` marks a check query: the runner fails (and rolls
+/// back) when it returns any row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Step {
+    pub sql: String,
+    pub must_be_empty: bool,
+}
+
+impl Step {
+    pub(crate) fn exec(sql: impl Into<String>) -> Step {
+        Step {
+            sql: sql.into(),
+            must_be_empty: false,
+        }
+    }
+
+    pub(crate) fn check(sql: impl Into<String>) -> Step {
+        Step {
+            sql: sql.into(),
+            must_be_empty: true,
+        }
+    }
+}
+
+/// Statements run outside a transaction (`before`, `after`: connection settings such as
+/// SQLite's `foreign_keys`), and the `body`, in one transaction where the dialect's DDL is
+/// transactional. `after_commit` runs once the body committed, each statement on its own
+/// (PostgreSQL's `VALIDATE CONSTRAINT`, which scans without blocking writes); `after` runs even
+/// when the body failed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Script {
+    pub transactional: bool,
+    pub before: Vec<Step>,
+    pub body: Vec<Step>,
+    pub after_commit: Vec<Step>,
+    pub after: Vec<Step>,
+}
+
+impl Script {
+    pub fn is_empty(&self) -> bool {
+        self.body.is_empty()
+    }
+
+    /// The script as an SQL file, each line of `header` as a comment at the top.
+    pub fn to_sql_file(&self, header: &str) -> String {
+        let mut text: String = header.lines().map(|l| format!("-- {l}\n")).collect();
+        let mut line = |step: &Step| {
+            if step.must_be_empty {
+                text.push_str("-- must return no rows:\n");
+            }
+            text.push_str(&step.sql);
+            text.push_str(";\n");
+        };
+        self.before.iter().for_each(&mut line);
+        if self.transactional {
+            line(&Step::exec("BEGIN"));
+        }
+        self.body.iter().for_each(&mut line);
+        if self.transactional {
+            line(&Step::exec("COMMIT"));
+        }
+        self.after_commit.iter().for_each(&mut line);
+        self.after.iter().for_each(&mut line);
+        text
+    }
+}
+
+/// What `repair` would do to one live database.
+#[derive(Debug, Clone, Serialize)]
+pub struct RepairPlan {
+    pub dialect: Dialect,
+    pub changes: Vec<FkChange>,
+    pub indexes: Vec<IndexChange>,
+    /// Constraints that cannot be added until their orphans are gone; `apply` refuses then.
+    pub blockers: Vec<Blocker>,
+    /// Drift a constraint repair does not touch (tables, columns, keys): a schema migration's job.
+    pub unrepaired: Vec<Drift>,
+    pub up: Script,
+    pub down: Script,
+}
+
+impl RepairPlan {
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty() && self.indexes.is_empty()
+    }
+}
+
+/// Computes the repair of `db` towards `expected` from its live catalog, with the orphan
+/// pre-flight for every constraint it would add. Changes nothing.
+pub async fn plan(
+    db: &impl ConnectionTrait,
+    expected: &RuleGraph,
+) -> Result<RepairPlan, RepairError> {
+    let dialect = Dialect::from(db.get_database_backend());
+    let live = introspect(db).await?;
+    let (changes, indexes) = fk_changes(expected, &live, dialect);
+    let mut blockers = Vec::new();
+    for (table, fk) in checked_by_repair(&live, &changes, dialect) {
+        let row = db.query_one(&count_orphans(table, fk)).await?;
+        let orphans: i64 = match row {
+            Some(row) => row.try_get("", "n")?,
+            None => 0,
+        };
+        if orphans > 0 {
+            blockers.push(Blocker {
+                table: table.to_owned(),
+                foreign_key: fk.describe(table),
+                orphans: orphans.unsigned_abs(),
+            });
+        }
+    }
+    let (up, down) = match dialect {
+        Dialect::Postgres => postgres::scripts(&changes, &indexes)?,
+        Dialect::MySql => mysql::scripts(&changes, &indexes)?,
+        Dialect::Sqlite => {
+            let captured = sqlite::capture(db, &changes).await?;
+            sqlite::scripts(&live, &changes, &indexes, &captured)
+        }
+    };
+    let unrepaired = expected
+        .diff(&live, dialect)
+        .into_iter()
+        .filter(|d| {
+            !matches!(
+                d,
+                Drift::MissingForeignKey { .. }
+                    | Drift::ExtraForeignKey { .. }
+                    | Drift::ForeignKeyAction { .. }
+                    | Drift::MissingForeignKeyIndex { .. }
+            )
+        })
+        .collect();
+    Ok(RepairPlan {
+        dialect,
+        changes,
+        indexes,
+        blockers,
+        unrepaired,
+        up,
+        down,
+    })
+}
+
+/// The FKs whose existing rows the repair makes the engine check: each added or replaced FK,
+/// and where FKs are changed by a table rebuild (SQLite), every FK of a rebuilt table, since the
+/// rebuild's `foreign_key_check` covers them all.
+fn checked_by_repair<'a>(
+    live: &'a RuleGraph,
+    changes: &'a [FkChange],
+    dialect: Dialect,
+) -> Vec<(&'a str, &'a entity::rules::ForeignKey)> {
+    let mut checked: Vec<(&str, &entity::rules::ForeignKey)> = changes
+        .iter()
+        .filter_map(|c| c.after.as_ref().map(|fk| (c.table.as_str(), fk)))
+        .collect();
+    if !dialect.can_add_foreign_key() {
+        for change in changes {
+            let Some(table) = live.table(&change.table) else {
+                continue;
+            };
+            for fk in &table.foreign_keys {
+                let changed = changes.iter().any(|c| {
+                    c.table == table.name && c.before.as_ref().is_some_and(|b| b.same_reference(fk))
+                });
+                let listed = checked
+                    .iter()
+                    .any(|(t, f)| *t == table.name && f.same_reference(fk));
+                if fk.enforcement == entity::rules::Enforcement::Database && !changed && !listed {
+                    checked.push((table.name.as_str(), fk));
+                }
+            }
+        }
+    }
+    checked
+}
+
+/// Applies `plan.up`, refusing before any change when the pre-flight found orphans.
+pub async fn apply<C>(db: &C, plan: &RepairPlan) -> Result<(), RepairError>
+where
+    C: ConnectionTrait + sea_orm::TransactionTrait,
+{
+    if !plan.blockers.is_empty() {
+        return Err(RepairError::Orphans(plan.blockers.clone()));
+    }
+    run_script(db, &plan.up).await
+}

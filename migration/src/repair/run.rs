@@ -1,0 +1,78 @@
+//! Running a repair [`Script`] on a connection: `before` statements, the body (in a transaction
+//! when the dialect's DDL is transactional; check steps must return no rows), `after_commit`
+//! statements once it committed, then `after` statements, which run even when the body failed so
+//! connection settings are restored.
+
+use sea_orm::{ConnectionTrait, Statement, TransactionSession, TransactionTrait};
+
+use super::{RepairError, Script, Step};
+
+pub async fn run_script<C>(db: &C, script: &Script) -> Result<(), RepairError>
+where
+    C: ConnectionTrait + TransactionTrait,
+{
+    if script.is_empty() {
+        return Ok(());
+    }
+    for step in &script.before {
+        run_step(db, step).await?;
+    }
+    let mut outcome = body(db, script).await;
+    if outcome.is_ok() {
+        for step in &script.after_commit {
+            outcome = run_step(db, step).await;
+            if outcome.is_err() {
+                break;
+            }
+        }
+    }
+    // Restore connection settings whatever happened; the first error is the one reported.
+    for step in &script.after {
+        let restored = run_step(db, step).await;
+        if outcome.is_ok() {
+            outcome = restored;
+        }
+    }
+    outcome
+}
+
+async fn body<C>(db: &C, script: &Script) -> Result<(), RepairError>
+where
+    C: ConnectionTrait + TransactionTrait,
+{
+    if script.transactional {
+        let tx = db.begin().await?;
+        for step in &script.body {
+            if let Err(e) = run_step(&tx, step).await {
+                tx.rollback().await?;
+                return Err(e);
+            }
+        }
+        tx.commit().await?;
+    } else {
+        for step in &script.body {
+            run_step(db, step).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn run_step(db: &impl ConnectionTrait, step: &Step) -> Result<(), RepairError> {
+    if step.must_be_empty {
+        let rows = db
+            .query_all_raw(Statement::from_string(
+                db.get_database_backend(),
+                step.sql.clone(),
+            ))
+            .await?;
+        if !rows.is_empty() {
+            return Err(RepairError::CheckFailed {
+                sql: step.sql.clone(),
+                rows: rows.len(),
+            });
+        }
+    } else {
+        db.execute_unprepared(&step.sql).await?;
+    }
+    Ok(())
+}

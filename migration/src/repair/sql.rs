@@ -1,0 +1,70 @@
+//! SQL pieces every dialect's repair shares, always through sea-query: identifier quoting with
+//! the backend's own rules, `ALTER TABLE ... ADD CONSTRAINT ... FOREIGN KEY`, and FK index
+//! create/drop. Nothing here pastes an unquoted name.
+
+use entity::rules::{Deferrable, Dialect, ForeignKey, Table};
+use sea_orm::sea_query::{
+    Alias, DynIden, Index as IndexBuilder, IntoIden, MysqlQueryBuilder, PostgresQueryBuilder,
+    QuotedBuilder, SqliteQueryBuilder,
+};
+
+use super::IndexChange;
+use crate::ddl;
+
+/// `name` quoted as `dialect` quotes identifiers (embedded quote characters doubled).
+pub(crate) fn ident(dialect: Dialect, name: &str) -> String {
+    let iden: DynIden = Alias::new(name).into_iden();
+    let mut out = String::new();
+    match dialect {
+        Dialect::Sqlite => SqliteQueryBuilder.prepare_iden(&iden, &mut out),
+        Dialect::Postgres => PostgresQueryBuilder.prepare_iden(&iden, &mut out),
+        Dialect::MySql => MysqlQueryBuilder.prepare_iden(&iden, &mut out),
+    }
+    out
+}
+
+/// `ALTER TABLE child ADD CONSTRAINT name FOREIGN KEY (...) REFERENCES parent (...) ON DELETE ..
+/// ON UPDATE ..`, plus PostgreSQL's deferrability.
+pub(crate) fn add_foreign_key(dialect: Dialect, table: &str, fk: &ForeignKey) -> String {
+    let holder = Table {
+        name: table.to_owned(),
+        columns: Vec::new(),
+        primary_key: Vec::new(),
+        unique_keys: Vec::new(),
+        indexes: Vec::new(),
+        foreign_keys: Vec::new(),
+    };
+    let mut sql = dialect
+        .backend()
+        .build(&ddl::foreign_key(&holder, fk))
+        .to_string();
+    if dialect == Dialect::Postgres {
+        match fk.deferrable {
+            Deferrable::No => {}
+            Deferrable::InitiallyImmediate => sql.push_str(" DEFERRABLE INITIALLY IMMEDIATE"),
+            Deferrable::InitiallyDeferred => sql.push_str(" DEFERRABLE INITIALLY DEFERRED"),
+        }
+    }
+    sql
+}
+
+pub(crate) fn create_index(dialect: Dialect, index: &IndexChange) -> String {
+    let mut builder = IndexBuilder::create();
+    builder
+        .name(&index.name)
+        .table(Alias::new(&index.table))
+        .if_not_exists();
+    for column in &index.columns {
+        builder.col(Alias::new(column));
+    }
+    dialect.backend().build(&builder).to_string()
+}
+
+pub(crate) fn drop_index(dialect: Dialect, index: &IndexChange) -> String {
+    let mut builder = IndexBuilder::drop();
+    builder
+        .name(&index.name)
+        .table(Alias::new(&index.table))
+        .if_exists();
+    dialect.backend().build(&builder).to_string()
+}

@@ -1,0 +1,134 @@
+//! `cascade orphans [--relation SPEC]... [--prune [--dry-run] [--include-restricted]]`: rows
+//! whose parent is missing, per relation; exit 1 when a scan finds any, or when orphans remain
+//! after a prune.
+
+use std::io::Write;
+
+use clap::Args;
+
+use super::{Cli, Status, write_json};
+use crate::orphans::{PruneOptions, ScanReport, prune, scan};
+use crate::relation_spec::{RelationSpec, add_relations};
+use crate::render;
+use crate::rules_source;
+
+#[derive(Debug, Args)]
+pub struct OrphansArgs {
+    /// A relation the database does not declare, repeatable:
+    /// 'CHILD.COL[,COL] -> PARENT.COL[,COL] ACTION' (ACTION: cascade, set_null, set_default,
+    /// restrict, no_action).
+    #[arg(long = "relation", value_name = "SPEC")]
+    pub relations: Vec<RelationSpec>,
+    /// Repair the orphans, in one transaction, as the database's rules would have.
+    #[arg(long)]
+    pub prune: bool,
+    /// With --prune: do it, report it, roll it back.
+    #[arg(long, requires = "prune")]
+    pub dry_run: bool,
+    /// With --prune: also delete orphans of RESTRICT / NO ACTION relations.
+    #[arg(long, requires = "prune")]
+    pub include_restricted: bool,
+}
+
+pub(super) async fn run(
+    cli: &Cli,
+    args: &OrphansArgs,
+    out: &mut dyn Write,
+) -> anyhow::Result<Status> {
+    let db = cli.connect().await?;
+    let mut graph = rules_source::load(cli.rules, &db).await?;
+    add_relations(&mut graph, &args.relations)?;
+    if !args.prune {
+        let report = scan(&db, &graph).await?;
+        if cli.json {
+            write_json(out, &report)?;
+        } else {
+            write_scan(&report, out)?;
+        }
+        return Ok(status(&report));
+    }
+    let options = PruneOptions {
+        include_restricted: args.include_restricted,
+        dry_run: args.dry_run,
+    };
+    let report = prune(&db, &graph, options).await?;
+    if cli.json {
+        write_json(out, &report)?;
+    } else {
+        write_scan(&report.before, out)?;
+        let mut grid = render::grid(&["table", "relation", "change", "rows"]);
+        for change in &report.changes {
+            grid.add_row([
+                change.table.clone(),
+                change.relation.clone(),
+                change.action.to_owned(),
+                change.rows.to_string(),
+            ]);
+        }
+        if !report.changes.is_empty() {
+            writeln!(out, "{grid}")?;
+        }
+        writeln!(
+            out,
+            "{}; {} orphan(s) left{}",
+            if report.dry_run {
+                "dry run, rolled back"
+            } else {
+                "pruned in one transaction"
+            },
+            report.after.total,
+            if report.after.total > 0 {
+                " (RESTRICT / NO ACTION: use --include-restricted to delete them)"
+            } else {
+                ""
+            }
+        )?;
+    }
+    Ok(status(&report.after))
+}
+
+fn status(report: &ScanReport) -> Status {
+    if report.total > 0 {
+        Status::Finding
+    } else {
+        Status::Clean
+    }
+}
+
+fn write_scan(report: &ScanReport, out: &mut dyn Write) -> anyhow::Result<()> {
+    if !report.orphans.is_empty() {
+        let mut grid = render::grid(&["table", "relation", "on delete", "orphans", "sample keys"]);
+        for set in &report.orphans {
+            let samples: Vec<String> = set
+                .samples
+                .iter()
+                .map(|key| {
+                    key.iter()
+                        .map(|v| v.as_deref().unwrap_or("NULL"))
+                        .collect::<Vec<_>>()
+                        .join("/")
+                })
+                .collect();
+            grid.add_row([
+                set.table.clone(),
+                format!(
+                    "{}{}",
+                    set.relation,
+                    if set.orm_only { " (no FK)" } else { "" }
+                ),
+                set.on_delete.to_string(),
+                set.count.to_string(),
+                samples.join(", "),
+            ]);
+        }
+        writeln!(out, "{grid}")?;
+    }
+    writeln!(
+        out,
+        "{} orphan row(s) in {} of {} relation(s)",
+        report.total,
+        report.orphans.len(),
+        report.relations
+    )?;
+    Ok(())
+}

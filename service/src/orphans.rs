@@ -1,0 +1,270 @@
+//! Orphan scan and prune: per relation of a rule graph (DB-enforced FK or ORM-only), the rows
+//! whose fully non-NULL reference matches no parent row, counted and sampled by the engine's own
+//! matching (see `migration::orphan_query`); and their repair as the database would have done it,
+//! had enforcement been on when the parent went.
+//!
+//! Prune runs in one transaction, set-based, to a fixpoint: CASCADE orphans are deleted (their
+//! DB-enforced children follow through the database's own actions, ORM-only children become
+//! orphans of the next round), SET NULL / SET DEFAULT orphans get their reference nulled /
+//! defaulted, RESTRICT / NO ACTION orphans are reported, or deleted with `include_restricted`.
+
+use std::collections::BTreeMap;
+
+use entity::RuleGraph;
+use entity::rules::{ColumnDefault, Dialect, FkAction, ForeignKey, Table};
+use migration::orphan_query::{count_orphans, orphan_condition, sample_orphans};
+use sea_orm::sea_query::{Alias, Expr, Query};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, TransactionTrait};
+use serde::Serialize;
+use thiserror::Error;
+
+/// Sample keys reported per relation.
+const SAMPLES: u64 = 5;
+/// Prune rounds before giving up (each round removes or fixes rows, so this is only a guard).
+const MAX_ROUNDS: usize = 1000;
+
+#[derive(Debug, Error)]
+pub enum OrphanError {
+    #[error("orphan query failed: {0}")]
+    Db(#[from] DbErr),
+    #[error(
+        "{relation}: {rows} row(s) were set to the column default, which references no parent \
+         either (the database would refuse this SET DEFAULT); rolled back"
+    )]
+    DefaultHasNoParent { relation: String, rows: u64 },
+    #[error("prune did not reach a fixpoint after {0} rounds; rolled back")]
+    NoFixpoint(usize),
+}
+
+/// The orphans of one relation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OrphanSet {
+    pub table: String,
+    pub relation: String,
+    pub on_delete: FkAction,
+    pub orm_only: bool,
+    pub count: u64,
+    /// Columns of each sample key: the child's primary key, else the reference itself.
+    pub key_columns: Vec<String>,
+    pub samples: Vec<Vec<Option<String>>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScanReport {
+    pub relations: usize,
+    pub total: u64,
+    /// Relations with at least one orphan.
+    pub orphans: Vec<OrphanSet>,
+}
+
+/// What prune did to one relation's orphans (summed over rounds).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PruneChange {
+    pub table: String,
+    pub relation: String,
+    /// `deleted`, `nulled` or `defaulted`.
+    pub action: &'static str,
+    pub rows: u64,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PruneOptions {
+    /// Delete RESTRICT / NO ACTION orphans too (otherwise they are only reported).
+    pub include_restricted: bool,
+    /// Do everything in the transaction, report it, then roll back.
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PruneReport {
+    pub before: ScanReport,
+    pub changes: Vec<PruneChange>,
+    /// The scan after pruning (in the transaction, so also meaningful for a dry run): what is
+    /// left are RESTRICT / NO ACTION orphans that were not asked to be deleted.
+    pub after: ScanReport,
+    pub dry_run: bool,
+}
+
+/// Counts and samples the orphans of every relation in `graph`.
+pub async fn scan(db: &impl ConnectionTrait, graph: &RuleGraph) -> Result<ScanReport, OrphanError> {
+    let dialect = Dialect::from(db.get_database_backend());
+    let mut relations = 0;
+    let mut orphans = Vec::new();
+    for (table, fk) in graph.foreign_keys() {
+        relations += 1;
+        let count = count(db, &table.name, fk).await?;
+        if count == 0 {
+            continue;
+        }
+        let key_columns = if table.primary_key.is_empty() {
+            fk.columns.clone()
+        } else {
+            table.primary_key.clone()
+        };
+        let text = if dialect == Dialect::MySql {
+            "CHAR"
+        } else {
+            "TEXT"
+        };
+        let rows = db
+            .query_all(&sample_orphans(
+                &table.name,
+                fk,
+                &key_columns,
+                text,
+                SAMPLES,
+            ))
+            .await?;
+        let mut samples = Vec::with_capacity(rows.len());
+        for row in rows {
+            let mut key = Vec::with_capacity(key_columns.len());
+            for i in 0..key_columns.len() {
+                key.push(row.try_get::<Option<String>>("", &format!("k{i}"))?);
+            }
+            samples.push(key);
+        }
+        orphans.push(OrphanSet {
+            table: table.name.clone(),
+            relation: fk.describe(&table.name),
+            on_delete: dialect.effective_action(fk.on_delete),
+            orm_only: fk.enforcement == entity::rules::Enforcement::OrmOnly,
+            count,
+            key_columns,
+            samples,
+        });
+    }
+    Ok(ScanReport {
+        relations,
+        total: orphans.iter().map(|o| o.count).sum(),
+        orphans,
+    })
+}
+
+/// Repairs every relation's orphans in one transaction, to a fixpoint (see the module docs).
+pub async fn prune(
+    db: &DatabaseConnection,
+    graph: &RuleGraph,
+    options: PruneOptions,
+) -> Result<PruneReport, OrphanError> {
+    let tx = db.begin().await?;
+    match prune_in(&tx, graph, options).await {
+        Ok(report) => {
+            if options.dry_run {
+                tx.rollback().await?;
+            } else {
+                tx.commit().await?;
+            }
+            Ok(report)
+        }
+        Err(e) => {
+            tx.rollback().await?;
+            Err(e)
+        }
+    }
+}
+
+async fn prune_in(
+    db: &impl ConnectionTrait,
+    graph: &RuleGraph,
+    options: PruneOptions,
+) -> Result<PruneReport, OrphanError> {
+    let dialect = Dialect::from(db.get_database_backend());
+    let before = scan(db, graph).await?;
+    let mut changes: BTreeMap<(String, String, &'static str), u64> = BTreeMap::new();
+    for _ in 0..MAX_ROUNDS {
+        let mut changed = 0;
+        for (table, fk) in graph.foreign_keys() {
+            let relation = fk.describe(&table.name);
+            let (action, rows) = match dialect.effective_action(fk.on_delete) {
+                FkAction::Cascade => ("deleted", delete(db, &table.name, fk).await?),
+                FkAction::Restrict | FkAction::NoAction if options.include_restricted => {
+                    ("deleted", delete(db, &table.name, fk).await?)
+                }
+                FkAction::Restrict | FkAction::NoAction => continue,
+                FkAction::SetNull => ("nulled", set_null(db, table, fk).await?),
+                FkAction::SetDefault => {
+                    let rows = set_default(db, table, fk).await?;
+                    if rows > 0 && count(db, &table.name, fk).await? > 0 {
+                        return Err(OrphanError::DefaultHasNoParent { relation, rows });
+                    }
+                    ("defaulted", rows)
+                }
+            };
+            if rows > 0 {
+                *changes
+                    .entry((table.name.clone(), relation, action))
+                    .or_default() += rows;
+                changed += rows;
+            }
+        }
+        if changed == 0 {
+            let after = scan(db, graph).await?;
+            return Ok(PruneReport {
+                before,
+                changes: changes
+                    .into_iter()
+                    .map(|((table, relation, action), rows)| PruneChange {
+                        table,
+                        relation,
+                        action,
+                        rows,
+                    })
+                    .collect(),
+                after,
+                dry_run: options.dry_run,
+            });
+        }
+    }
+    Err(OrphanError::NoFixpoint(MAX_ROUNDS))
+}
+
+async fn count(db: &impl ConnectionTrait, table: &str, fk: &ForeignKey) -> Result<u64, DbErr> {
+    let n: i64 = match db.query_one(&count_orphans(table, fk)).await? {
+        Some(row) => row.try_get("", "n")?,
+        None => 0,
+    };
+    Ok(n.unsigned_abs())
+}
+
+async fn delete(db: &impl ConnectionTrait, table: &str, fk: &ForeignKey) -> Result<u64, DbErr> {
+    let statement = Query::delete()
+        .from_table(Alias::new(table))
+        .cond_where(orphan_condition(table, fk))
+        .to_owned();
+    Ok(db.execute(&statement).await?.rows_affected())
+}
+
+async fn set_null(db: &impl ConnectionTrait, table: &Table, fk: &ForeignKey) -> Result<u64, DbErr> {
+    let columns = fk.set_null_columns.as_ref().unwrap_or(&fk.columns);
+    let mut statement = Query::update();
+    statement.table(Alias::new(&table.name));
+    for column in columns {
+        statement.value(Alias::new(column), Expr::null());
+    }
+    statement.cond_where(orphan_condition(&table.name, fk));
+    Ok(db.execute(&statement).await?.rows_affected())
+}
+
+/// Sets the reference to each column's default (from the graph; NULL where there is none), the
+/// same on every dialect (SQLite has no `SET col = DEFAULT`).
+async fn set_default(
+    db: &impl ConnectionTrait,
+    table: &Table,
+    fk: &ForeignKey,
+) -> Result<u64, DbErr> {
+    let mut statement = Query::update();
+    statement.table(Alias::new(&table.name));
+    for column in &fk.columns {
+        let value = match table.column(column).and_then(|c| c.default.as_ref()) {
+            Some(ColumnDefault::Bool(b)) => Expr::val(*b),
+            Some(ColumnDefault::Int(i)) => Expr::val(*i),
+            Some(ColumnDefault::Text(s)) => Expr::val(s.as_str()),
+            // The catalog's own spelling of the default expression.
+            Some(ColumnDefault::Sql(sql)) => Expr::cust(sql.clone()),
+            None => Expr::null(),
+        };
+        statement.value(Alias::new(column), value);
+    }
+    statement.cond_where(orphan_condition(&table.name, fk));
+    Ok(db.execute(&statement).await?.rows_affected())
+}
