@@ -109,15 +109,8 @@ pub(crate) async fn compute(
         let mirror = (self_referencing && !s.engine.reopens_work_tables())
             .then(|| format!("cascade_m{index}"));
         for work in std::iter::once(&name).chain(mirror.as_ref()) {
-            let q = |i: &str| s.q(i);
-            let drop = s.engine.drop_work_table(&q, work);
-            let create = s
-                .engine
-                .create_work_table(&q, work, &table.name, &table.primary_key);
-            s.exec(&drop).await?;
-            for statement in create {
-                s.exec(&statement).await?;
-            }
+            s.create_work_table(work, &table.name, &table.primary_key)
+                .await?;
         }
         closure.tables.insert(
             table.name.clone(),

@@ -164,15 +164,8 @@ async fn measure_edge(
     if matches!(fk.on_delete, FkAction::SetNull | FkAction::SetDefault) {
         // Materialise the survivors' keys: the executor updates exactly these rows.
         let name = format!("cascade_u{index}");
-        let q = |i: &str| s.q(i);
-        let drop = s.engine.drop_work_table(&q, &name);
-        let create = s
-            .engine
-            .create_work_table(&q, &name, &child.name, &child.primary_key);
-        s.exec(&drop).await?;
-        for statement in create {
-            s.exec(&statement).await?;
-        }
+        s.create_work_table(&name, &child.name, &child.primary_key)
+            .await?;
         let sql = s.engine.insert_ignore(
             &format!(
                 "{} ({}, cascade_gen)",
@@ -406,7 +399,7 @@ pub(crate) async fn judge(
     }
     let net_counted: u64 = counted.iter().map(|e| e.net_violations()).sum();
     if net_counted > 0 {
-        match net_verdict(s, graph, closure, &counted, net_counted).await? {
+        match net_verdict(s, graph, closure, effects, &counted, net_counted).await? {
             Verdict::Fine => {}
             Verdict::Refuse(verdict) => {
                 if let Some(effect) = counted.first() {
@@ -563,24 +556,41 @@ async fn sample_keys(
     Ok(keys)
 }
 
-/// SQLite's end-of-statement FK counter (NO ACTION references to deleted rows, and SET DEFAULT
-/// writing a key with no parent). Each surviving reference adds one when its parent row goes; deleting a row whose own reference already dangled takes one off, but only
-/// while the counter is above zero. So dangling rows cancel violations only if they are deleted
-/// after the violations were counted: certain when one root row holds every violation (its
-/// checks come first) and the dangling rows lie below it; otherwise the order decides.
+/// SQLite's end-of-statement FK counter (NO ACTION references to deleted rows, SET DEFAULT
+/// writing a key with no parent, rewritten rows whose reference to their own table dangles).
+/// Each violation adds one; deleting a row whose own reference already dangled, or rewriting a
+/// row whose parent is gone, takes one off, but only while the counter is above zero. So a
+/// decrement cancels a violation only if it comes later: certain when one root row holds every
+/// violation (its checks come first) and the dangling rows lie below it; otherwise the order
+/// decides, and the model abstains unless the counts settle it either way.
 async fn net_verdict(
     s: &mut Session<'_>,
     graph: &RuleGraph,
     closure: &Closure,
-    noaction: &[&EdgeEffect],
+    effects: &[EdgeEffect],
+    counted: &[&EdgeEffect],
     violations: u64,
 ) -> Result<Verdict, DeleteError> {
+    // Every row an action rewrites had a parent that is now gone: its old key takes one off
+    // (before its new key, if dangling, adds one).
+    let rewritten: u64 = effects
+        .iter()
+        .filter(|e| e.update_table.is_some())
+        .map(|e| e.survivors)
+        .sum();
+    let only_rewrites_violate = counted.iter().all(|e| e.action != FkAction::NoAction);
     let dangling_all = dangling_references_deleted(s, graph, closure, 0).await?;
-    if dangling_all == 0 || violations > dangling_all {
+    if violations > dangling_all + rewritten {
         return Ok(Verdict::Refuse(RefusalKind::NoAction));
     }
-    let from_single_root =
-        closure.roots == 1 && noaction.iter().all(|e| e.survivor_parent_generation == 0);
+    if dangling_all == 0 && only_rewrites_violate && violations >= rewritten {
+        // Each rewritten row takes one off before it adds its own, so the first row that adds
+        // one never had its own decrement: at most `rewritten - 1` decrements land.
+        return Ok(Verdict::Refuse(RefusalKind::NoAction));
+    }
+    let from_single_root = rewritten == 0
+        && closure.roots == 1
+        && counted.iter().all(|e| e.survivor_parent_generation == 0);
     if !from_single_root {
         return Ok(Verdict::Refuse(RefusalKind::OrderDependent));
     }

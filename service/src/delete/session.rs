@@ -64,6 +64,26 @@ impl<'a> Session<'a> {
             .join(" AND ")
     }
 
+    /// Creates an empty work table `name` for `table`'s `key` (dropping a leftover first where
+    /// the engine keeps work tables across a rollback).
+    pub async fn create_work_table(
+        &mut self,
+        name: &str,
+        table: &str,
+        key: &[String],
+    ) -> Result<(), DbErr> {
+        let q = |i: &str| self.q(i);
+        let mut statements = Vec::new();
+        if self.engine.work_tables_outlive_rollback() {
+            statements.push(self.engine.drop_work_table(&q, name));
+        }
+        statements.extend(self.engine.create_work_table(&q, name, table, key));
+        for statement in statements {
+            self.exec(&statement).await?;
+        }
+        Ok(())
+    }
+
     pub async fn exec(&mut self, sql: &str) -> Result<u64, DbErr> {
         self.exec_with(sql, Vec::new()).await
     }

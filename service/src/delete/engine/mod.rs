@@ -54,6 +54,12 @@ pub(crate) trait Engine: Sync {
         "TEXT"
     }
 
+    /// Whether temporary tables survive a rolled-back transaction (MariaDB's do), so a refused
+    /// delete can leave one behind for the next call to drop.
+    fn work_tables_outlive_rollback(&self) -> bool {
+        false
+    }
+
     /// Whether a work table may appear twice in one statement (MySQL temporary tables may not).
     fn reopens_work_tables(&self) -> bool {
         true

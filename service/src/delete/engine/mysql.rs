@@ -44,6 +44,10 @@ impl Engine for MySql {
         "CHAR"
     }
 
+    fn work_tables_outlive_rollback(&self) -> bool {
+        true
+    }
+
     fn reopens_work_tables(&self) -> bool {
         false
     }
