@@ -40,8 +40,9 @@ pub(crate) struct EdgeEffect {
     /// Rows this edge updates whose reference to their own table has no surviving parent
     /// (counted as violations by engines that re-check them on update).
     pub self_reference_violations: u64,
-    /// Work table with the keys of the surviving rows to update (SET NULL / SET DEFAULT).
-    pub update_table: Option<String>,
+    /// SET NULL / SET DEFAULT: the condition (on the unaliased child table) selecting the
+    /// surviving rows the action rewrites.
+    pub rewrite: Option<String>,
     pub columns: Vec<String>,
 }
 
@@ -105,8 +106,8 @@ pub(crate) async fn measure(
                 .is_some_and(|w| w.deleted > 0)
         })
         .collect();
-    for (index, (child, fk)) in edges.into_iter().enumerate() {
-        effects.push(measure_edge(s, graph, closure, child, fk, index).await?);
+    for (child, fk) in edges {
+        effects.push(measure_edge(s, graph, closure, child, fk).await?);
     }
     Ok(effects)
 }
@@ -117,7 +118,6 @@ async fn measure_edge(
     closure: &Closure,
     child: &Table,
     fk: &ForeignKey,
-    index: usize,
 ) -> Result<EdgeEffect, DeleteError> {
     let parent_work = closure
         .tables
@@ -157,45 +157,28 @@ async fn measure_edge(
         doomed_late: 0,
         doomed_next_layer: 0,
         doomed_self: 0,
-        update_table: None,
+        rewrite: None,
         columns,
     };
     let from = format!("FROM {} c {join}", s.q(&child.name));
+    let sql = format!("SELECT COUNT(*), MAX(d.cascade_gen) {from}{not_doomed}");
+    if let Some(row) = s.query(&sql).await?.first() {
+        effect.survivors = u64::try_from(row.try_get_by_index::<i64>(0)?).unwrap_or(0);
+        let generation = row.try_get_by_index::<Option<i64>>(1)?.unwrap_or(0);
+        effect.survivor_parent_generation = u32::try_from(generation).unwrap_or(u32::MAX);
+    }
     if matches!(fk.on_delete, FkAction::SetNull | FkAction::SetDefault) {
-        // Materialise the survivors' keys: the executor updates exactly these rows.
-        let name = format!("cascade_u{index}");
-        s.create_work_table(&name, &child.name, &child.primary_key)
-            .await?;
-        let sql = s.engine.insert_ignore(
-            &format!(
-                "{} ({}, cascade_gen)",
-                s.q(&name),
-                s.names(&child.primary_key)
-            ),
-            &format!(
-                "SELECT {}, 0 {from}{not_doomed}",
-                s.cols("c", &child.primary_key)
-            ),
-        );
-        effect.survivors = s.exec(&sql).await?;
-        // Not measured for updates: the single-root cancellation rule stays conservative.
-        effect.survivor_parent_generation = u32::MAX;
-        effect.update_table = Some(name.clone());
+        // The executor rewrites exactly the rows this predicate selects, in one statement.
+        let predicate = rewrite_predicate(s, graph, fk, child, &parent_work, child_work.as_deref());
         if fk.on_delete == FkAction::SetDefault {
             effect.default_missing_parent =
                 !default_parent_survives(s, graph, closure, child, fk).await?;
         }
         if effect.survivors > 0 && s.engine.rechecks_self_reference_on_update() {
             effect.self_reference_violations =
-                dangling_self_references(s, closure, child, &name).await?;
+                dangling_self_references(s, closure, child, &predicate, &effect.columns).await?;
         }
-    } else {
-        let sql = format!("SELECT COUNT(*), MAX(d.cascade_gen) {from}{not_doomed}");
-        if let Some(row) = s.query(&sql).await?.first() {
-            effect.survivors = u64::try_from(row.try_get_by_index::<i64>(0)?).unwrap_or(0);
-            let generation = row.try_get_by_index::<Option<i64>>(1)?.unwrap_or(0);
-            effect.survivor_parent_generation = u32::try_from(generation).unwrap_or(u32::MAX);
-        }
+        effect.rewrite = Some(predicate);
     }
     if let Some(work) = &child_work {
         let self_row = if child.name == fk.parent_table {
@@ -233,17 +216,23 @@ async fn dangling_self_references(
     s: &mut Session<'_>,
     closure: &Closure,
     child: &Table,
-    update: &str,
+    rewrite: &str,
+    rewritten_columns: &[String],
 ) -> Result<u64, DeleteError> {
     let mut total = 0;
     let key = &child.primary_key;
+    let table = s.q(&child.name);
+    // A self-reference the action itself rewrites is checked with its new value (NULL, or a
+    // default covered by `default_missing_parent`), not its old one.
     for fk in child.foreign_keys.iter().filter(|fk| {
-        fk.parent_table == child.name && fk.enforcement == entity::rules::Enforcement::Database
+        fk.parent_table == child.name
+            && fk.enforcement == entity::rules::Enforcement::Database
+            && !fk.columns.iter().any(|c| rewritten_columns.contains(c))
     }) {
         let not_null = fk
             .columns
             .iter()
-            .map(|c| format!("c.{} IS NOT NULL", s.q(c)))
+            .map(|c| format!("{table}.{} IS NOT NULL", s.q(c)))
             .collect::<Vec<_>>()
             .join(" AND ");
         let surviving = match closure.tables.get(&child.name) {
@@ -255,16 +244,65 @@ async fn dangling_self_references(
             None => String::new(),
         };
         let sql = format!(
-            "SELECT COUNT(*) FROM {table} c JOIN {} u ON {} WHERE {not_null} AND NOT EXISTS \
+            "SELECT COUNT(*) FROM {table} WHERE {rewrite} AND {not_null} AND NOT EXISTS \
              (SELECT 1 FROM {table} p WHERE {}{surviving})",
-            s.q(update),
-            s.equal("u", key, "c", key),
-            s.equal("p", &fk.parent_columns, "c", &fk.columns),
-            table = s.q(&child.name),
+            s.equal("p", &fk.parent_columns, &table, &fk.columns),
         );
         total += u64::try_from(s.scalar(&sql).await?).unwrap_or(0);
     }
     Ok(total)
+}
+
+/// `(child.fk...) IN (keys of deleted parents) [AND (child.key...) NOT IN (doomed children)]`,
+/// on the unaliased child table, for UPDATE statements.
+fn rewrite_predicate(
+    s: &Session<'_>,
+    graph: &RuleGraph,
+    fk: &ForeignKey,
+    child: &Table,
+    parent_work: &str,
+    child_work: Option<&str>,
+) -> String {
+    let table = s.q(&child.name);
+    let tuple = |columns: &[String]| {
+        let list = s.cols(&table, columns);
+        if columns.len() == 1 {
+            list
+        } else {
+            format!("({list})")
+        }
+    };
+    let parent = graph.table(&fk.parent_table);
+    let by_key = parent.is_some_and(|p| {
+        p.primary_key.len() == fk.parent_columns.len()
+            && fk.parent_columns.iter().all(|c| p.primary_key.contains(c))
+    });
+    let parent_keys = if by_key {
+        format!(
+            "SELECT {} FROM {} d",
+            s.cols("d", &fk.parent_columns),
+            s.q(parent_work)
+        )
+    } else {
+        let key = parent.map(|p| p.primary_key.clone()).unwrap_or_default();
+        format!(
+            "SELECT {} FROM {} p JOIN {} d ON {}",
+            s.cols("p", &fk.parent_columns),
+            s.q(&fk.parent_table),
+            s.q(parent_work),
+            s.equal("p", &key, "d", &key)
+        )
+    };
+    let mut predicate = format!("{} IN ({parent_keys})", tuple(&fk.columns));
+    if let Some(work) = child_work {
+        predicate.push_str(&format!(
+            " AND {} NOT IN (SELECT {} FROM {} x)",
+            tuple(&child.primary_key),
+            s.cols("x", &child.primary_key),
+            s.q(work)
+        ));
+    }
+    predicate
 }
 
 /// Whether the key SET DEFAULT writes has a parent row that survives. A default with a NULL
@@ -403,6 +441,11 @@ pub(crate) async fn judge(
             Verdict::Fine => {}
             Verdict::Refuse(verdict) => {
                 if let Some(effect) = counted.first() {
+                    let counter_note = format!(
+                        "SQLite's end-of-statement FK counter sees {net_counted} violation(s) \
+                         that later decrements may or may not cancel, depending on the order \
+                         it visits rows"
+                    );
                     let kind = match verdict {
                         RefusalKind::OrderDependent => verdict,
                         _ if effect.action == FkAction::SetDefault
@@ -419,7 +462,11 @@ pub(crate) async fn judge(
                         Some(effect.label.clone()),
                         effect.survivors,
                         path_to(&effect.parent),
-                        describe(kind, effect),
+                        if kind == RefusalKind::OrderDependent {
+                            counter_note
+                        } else {
+                            describe(kind, effect)
+                        },
                     );
                     r.sample_keys = sample_keys(s, graph, closure, effect).await?;
                     if kind == RefusalKind::OrderDependent {
@@ -575,7 +622,7 @@ async fn net_verdict(
     // (before its new key, if dangling, adds one).
     let rewritten: u64 = effects
         .iter()
-        .filter(|e| e.update_table.is_some())
+        .filter(|e| e.rewrite.is_some())
         .map(|e| e.survivors)
         .sum();
     let only_rewrites_violate = counted.iter().all(|e| e.action != FkAction::NoAction);
@@ -588,14 +635,19 @@ async fn net_verdict(
         // one never had its own decrement: at most `rewritten - 1` decrements land.
         return Ok(Verdict::Refuse(RefusalKind::NoAction));
     }
-    let from_single_root = rewritten == 0
-        && closure.roots == 1
-        && counted.iter().all(|e| e.survivor_parent_generation == 0);
+    // One root row: its own NO ACTION violations are counted before anything below it runs,
+    // and everything below only takes off (dangling deleted rows, rewritten rows).
+    let from_single_root = closure.roots == 1
+        && counted.iter().all(|e| {
+            e.action == FkAction::NoAction
+                && e.survivor_parent_generation == 0
+                && e.self_reference_violations == 0
+        });
     if !from_single_root {
         return Ok(Verdict::Refuse(RefusalKind::OrderDependent));
     }
     let dangling_below = dangling_references_deleted(s, graph, closure, 1).await?;
-    Ok(if violations > dangling_below {
+    Ok(if violations > dangling_below + rewritten {
         Verdict::Refuse(RefusalKind::NoAction)
     } else {
         Verdict::Fine
@@ -645,7 +697,7 @@ async fn dangling_references_deleted(
 pub(crate) fn column_updates(effects: &[EdgeEffect]) -> Vec<ColumnUpdate> {
     effects
         .iter()
-        .filter(|e| e.update_table.is_some() && e.survivors > 0)
+        .filter(|e| e.rewrite.is_some() && e.survivors > 0)
         .map(|e| ColumnUpdate {
             table: e.child.clone(),
             columns: e.columns.clone(),

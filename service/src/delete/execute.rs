@@ -4,11 +4,11 @@
 //! root rows, the engine's own cascade, its error mapped to a refusal kind.
 
 use entity::RuleGraph;
-use entity::rules::FkAction;
+use entity::rules::{FkAction, Table};
 use sea_orm::{ConnectionTrait, DbErr};
 
 use super::closure::Closure;
-use super::effects::EdgeEffect;
+use super::effects::{EdgeEffect, default_sql};
 use super::report::{DeleteError, Refusal};
 use super::selection::Selection;
 use super::session::Session;
@@ -19,31 +19,25 @@ pub(crate) async fn apply_orm(
     closure: &Closure,
     effects: &[EdgeEffect],
 ) -> Result<(), DeleteError> {
-    for effect in effects.iter().filter(|e| e.survivors > 0) {
-        let (Some(work), Some(child)) = (&effect.update_table, graph.table(&effect.child)) else {
+    // One UPDATE per child table where the engine allows it: a row reached by two SET NULL
+    // edges is written once, and every condition sees the rows as they were.
+    let mut by_table: Vec<(&str, Vec<&EdgeEffect>)> = Vec::new();
+    for effect in effects
+        .iter()
+        .filter(|e| e.survivors > 0 && e.rewrite.is_some())
+    {
+        match by_table.iter_mut().find(|(t, _)| *t == effect.child) {
+            Some((_, group)) if s.engine.merges_updates() => group.push(effect),
+            _ => by_table.push((&effect.child, vec![effect])),
+        }
+    }
+    for (table, group) in by_table {
+        let Some(child) = graph.table(table) else {
             continue;
         };
-        let assignments: Vec<String> = effect
-            .columns
-            .iter()
-            .map(|column| {
-                let value = match effect.action {
-                    FkAction::SetDefault => s
-                        .engine
-                        .default_value_sql(child.column(column).and_then(|c| c.default.as_ref())),
-                    _ => "NULL".to_owned(),
-                };
-                format!("{} = {value}", s.q(column))
-            })
-            .collect();
-        let sql = format!(
-            "UPDATE {} SET {} WHERE {}",
-            s.q(&child.name),
-            assignments.join(", "),
-            key_in(s, &child.primary_key, work)
-        );
+        let sql = update_statement(s, child, &group);
         if let Err(error) = s.exec(&sql).await {
-            return Err(engine_refusal(s, error, &child.name));
+            return Err(engine_refusal(s, error, table));
         }
     }
     let order = graph.dependency_order();
@@ -56,9 +50,64 @@ pub(crate) async fn apply_orm(
             s.q(table),
             key_in(s, &work.key, &work.name)
         );
-        s.exec(&sql).await?;
+        if let Err(error) = s.exec(&sql).await {
+            return Err(engine_refusal(s, error, table));
+        }
     }
     Ok(())
+}
+
+/// `UPDATE child SET col = NULL|default ... WHERE rewrite`, or for several edges
+/// `SET col = CASE WHEN rewrite1 THEN ... ELSE col END ... WHERE rewrite1 OR rewrite2`.
+fn update_statement(s: &Session<'_>, child: &Table, group: &[&EdgeEffect]) -> String {
+    let value = |effect: &EdgeEffect, column: &str, in_case: bool| match effect.action {
+        FkAction::SetDefault => {
+            let default = child.column(column).and_then(|c| c.default.as_ref());
+            if in_case {
+                default.map_or_else(|| "NULL".to_owned(), |d| format!("({})", default_sql(d)))
+            } else {
+                s.engine.default_value_sql(default)
+            }
+        }
+        _ => "NULL".to_owned(),
+    };
+    let condition = |e: &EdgeEffect| e.rewrite.clone().unwrap_or_else(|| "1 = 0".into());
+    if let [effect] = group {
+        let assignments: Vec<String> = effect
+            .columns
+            .iter()
+            .map(|c| format!("{} = {}", s.q(c), value(effect, c, false)))
+            .collect();
+        return format!(
+            "UPDATE {} SET {} WHERE {}",
+            s.q(&child.name),
+            assignments.join(", "),
+            condition(effect)
+        );
+    }
+    let mut columns: Vec<&String> = group.iter().flat_map(|e| &e.columns).collect();
+    columns.dedup();
+    let assignments: Vec<String> = columns
+        .iter()
+        .map(|column| {
+            let arms: String = group
+                .iter()
+                .filter(|e| e.columns.contains(column))
+                .map(|e| format!(" WHEN {} THEN {}", condition(e), value(e, column, true)))
+                .collect();
+            format!("{0} = CASE{arms} ELSE {0} END", s.q(column))
+        })
+        .collect();
+    let any: Vec<String> = group
+        .iter()
+        .map(|e| format!("({})", condition(e)))
+        .collect();
+    format!(
+        "UPDATE {} SET {} WHERE {}",
+        s.q(&child.name),
+        assignments.join(", "),
+        any.join(" OR ")
+    )
 }
 
 /// `(k1, k2) IN (SELECT k1, k2 FROM work)`.

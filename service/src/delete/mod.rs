@@ -192,11 +192,7 @@ async fn run<C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransac
                 }
             }
         }
-        for name in closure
-            .all_names()
-            .into_iter()
-            .chain(update_tables(&edge_effects))
-        {
+        for name in closure.all_names() {
             let q = |i: &str| s.q(i);
             let drop = s.engine.drop_work_table(&q, &name);
             s.exec(&drop).await?;
@@ -219,11 +215,4 @@ async fn run<C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransac
             Err(error)
         }
     }
-}
-
-fn update_tables(effects: &[effects::EdgeEffect]) -> Vec<String> {
-    effects
-        .iter()
-        .filter_map(|e| e.update_table.clone())
-        .collect()
 }

@@ -90,15 +90,21 @@ impl<'a> Session<'a> {
 
     pub async fn exec_with(&mut self, sql: &str, values: Vec<Value>) -> Result<u64, DbErr> {
         self.statements += 1;
+        let started = std::time::Instant::now();
         let statement =
             Statement::from_sql_and_values(self.txn.get_database_backend(), sql, values);
-        Ok(self.txn.execute_raw(statement).await?.rows_affected())
+        let rows = self.txn.execute_raw(statement).await?.rows_affected();
+        trace(sql, started, rows);
+        Ok(rows)
     }
 
     pub async fn query(&mut self, sql: &str) -> Result<Vec<QueryResult>, DbErr> {
         self.statements += 1;
+        let started = std::time::Instant::now();
         let statement = Statement::from_string(self.txn.get_database_backend(), sql);
-        self.txn.query_all_raw(statement).await
+        let rows = self.txn.query_all_raw(statement).await?;
+        trace(sql, started, rows.len() as u64);
+        Ok(rows)
     }
 
     /// A single integer result (`COUNT(*)`, `MAX(...)`), NULL read as 0.
@@ -108,5 +114,16 @@ impl<'a> Session<'a> {
             return Ok(0);
         };
         Ok(row.try_get_by_index::<Option<i64>>(0)?.unwrap_or(0))
+    }
+}
+
+/// With `CASCADE_TRACE_SQL` set, every statement goes to stderr with its duration and row
+/// count: the per-statement profile of a delete.
+fn trace(sql: &str, started: std::time::Instant, rows: u64) {
+    if std::env::var_os("CASCADE_TRACE_SQL").is_some() {
+        eprintln!(
+            "{:>9.3} ms {rows:>8} rows  {sql}",
+            started.elapsed().as_secs_f64() * 1000.0
+        );
     }
 }

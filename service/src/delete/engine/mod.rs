@@ -54,6 +54,12 @@ pub(crate) trait Engine: Sync {
         "TEXT"
     }
 
+    /// Whether one UPDATE may carry several edges' conditions (each naming its work table):
+    /// not where a temporary table cannot be opened twice in one statement.
+    fn merges_updates(&self) -> bool {
+        self.reopens_work_tables()
+    }
+
     /// Whether temporary tables survive a rolled-back transaction (MariaDB's do), so a refused
     /// delete can leave one behind for the next call to drop.
     fn work_tables_outlive_rollback(&self) -> bool {
