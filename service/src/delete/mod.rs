@@ -22,6 +22,7 @@ mod closure;
 mod effects;
 mod engine;
 mod execute;
+mod judge;
 mod report;
 mod selection;
 mod session;
@@ -161,7 +162,7 @@ async fn run<C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransac
         )
         .await?;
         let edge_effects = effects::measure(&mut s, &graph, &closure).await?;
-        let refusal = effects::judge(&mut s, &graph, &closure, &edge_effects, &path_to).await?;
+        let refusal = judge::judge(&mut s, &graph, &closure, &edge_effects, &path_to).await?;
         let effect = Effect {
             root: table.to_owned(),
             deleted: closure
