@@ -215,6 +215,18 @@ impl RuleGraph {
 }
 
 impl Table {
+    /// A table with a name and nothing else yet (catalog readers fill it in).
+    pub fn named(name: impl Into<String>) -> Table {
+        Table {
+            name: name.into(),
+            columns: Vec::new(),
+            primary_key: Vec::new(),
+            unique_keys: Vec::new(),
+            indexes: Vec::new(),
+            foreign_keys: Vec::new(),
+        }
+    }
+
     pub fn column(&self, name: &str) -> Option<&Column> {
         self.columns.iter().find(|c| c.name == name)
     }

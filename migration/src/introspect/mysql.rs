@@ -58,17 +58,7 @@ pub(super) async fn tables(db: &impl ConnectionTrait) -> Result<Vec<Table>, Intr
     let mut tables: BTreeMap<String, Table> = BTreeMap::new();
     for row in rows(db, TABLES, vec![]).await? {
         let name: String = get(&row, "table_name")?;
-        tables.insert(
-            name.clone(),
-            Table {
-                name,
-                columns: Vec::new(),
-                primary_key: Vec::new(),
-                unique_keys: Vec::new(),
-                indexes: Vec::new(),
-                foreign_keys: Vec::new(),
-            },
-        );
+        tables.insert(name.clone(), Table::named(name));
     }
     let mut json_columns: Vec<(String, String)> = Vec::new();
     for row in rows(db, JSON_CHECKS, vec![]).await? {

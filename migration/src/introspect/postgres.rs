@@ -70,17 +70,7 @@ pub(super) async fn tables(db: &impl ConnectionTrait) -> Result<Vec<Table>, Intr
     let mut tables: BTreeMap<String, Table> = BTreeMap::new();
     for row in rows(db, TABLES, vec![]).await? {
         let name: String = get(&row, "table_name")?;
-        tables.insert(
-            name.clone(),
-            Table {
-                name,
-                columns: Vec::new(),
-                primary_key: Vec::new(),
-                unique_keys: Vec::new(),
-                indexes: Vec::new(),
-                foreign_keys: Vec::new(),
-            },
-        );
+        tables.insert(name.clone(), Table::named(name));
     }
     for row in rows(db, COLUMNS, vec![]).await? {
         let Some(table) = tables.get_mut(&get::<String>(&row, "table_name")?) else {

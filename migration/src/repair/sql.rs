@@ -26,14 +26,7 @@ pub(crate) fn ident(dialect: Dialect, name: &str) -> String {
 /// `ALTER TABLE child ADD CONSTRAINT name FOREIGN KEY (...) REFERENCES parent (...) ON DELETE ..
 /// ON UPDATE ..`, plus PostgreSQL's deferrability.
 pub(crate) fn add_foreign_key(dialect: Dialect, table: &str, fk: &ForeignKey) -> String {
-    let holder = Table {
-        name: table.to_owned(),
-        columns: Vec::new(),
-        primary_key: Vec::new(),
-        unique_keys: Vec::new(),
-        indexes: Vec::new(),
-        foreign_keys: Vec::new(),
-    };
+    let holder = Table::named(table.to_owned());
     let mut sql = dialect
         .backend()
         .build(&ddl::foreign_key(&holder, fk))
