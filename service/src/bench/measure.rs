@@ -67,12 +67,21 @@ pub(crate) fn reset_peak_rss() {
 
 /// Peak resident set size of this process since the last reset, in bytes.
 pub(crate) fn peak_rss_bytes() -> u64 {
+    status_bytes("VmHWM:")
+}
+
+/// Current resident set size of this process, in bytes.
+pub(crate) fn rss_bytes() -> u64 {
+    status_bytes("VmRSS:")
+}
+
+fn status_bytes(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|status| {
             status
                 .lines()
-                .find(|l| l.starts_with("VmHWM:"))
+                .find(|l| l.starts_with(field))
                 .and_then(|l| l.split_whitespace().nth(1))
                 .and_then(|kb| kb.parse::<u64>().ok())
         })

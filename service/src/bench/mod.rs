@@ -22,7 +22,7 @@ use thiserror::Error;
 
 use crate::connect::{Enforce, connect};
 use crate::delete::{DeleteError, DeleteMode, DeleteOptions, Selection, delete, plan};
-use measure::{Checksum, checksum, peak_rss_bytes, reset_peak_rss};
+use measure::{Checksum, checksum, peak_rss_bytes, reset_peak_rss, rss_bytes};
 use scratch::Scratch;
 pub use workload::Workload;
 
@@ -61,6 +61,9 @@ pub struct BenchResult {
     pub ratio_to_db: f64,
     pub statements: u64,
     pub peak_rss_bytes: u64,
+    /// How far the peak rose above the process's resident size when the method started (the
+    /// process also holds the loaded workload and, for SQLite, the database's page cache).
+    pub rss_growth_bytes: u64,
     pub rows_affected: u64,
     /// The naive run hit its statement cap; `median_s` is extrapolated from the rows it did.
     pub extrapolated: bool,
@@ -91,6 +94,7 @@ struct Run {
     seconds: f64,
     statements: u64,
     peak_rss: u64,
+    rss_growth: u64,
     completed_rows: Option<u64>,
     checksum: Option<Checksum>,
 }
@@ -158,6 +162,7 @@ async fn time_method(
     naive_cap: u64,
 ) -> Result<Run, BenchError> {
     reset_peak_rss();
+    let rss_before = rss_bytes();
     let start = Instant::now();
     let (statements, completed_rows) = match method {
         Method::Db => {
@@ -191,6 +196,7 @@ async fn time_method(
     };
     let seconds = start.elapsed().as_secs_f64();
     let peak_rss = peak_rss_bytes();
+    let rss_growth = peak_rss.saturating_sub(rss_before);
     let changed = !matches!(method, Method::Plan) && completed_rows.is_none();
     let checksum = if changed {
         Some(checksum(db, graph).await?)
@@ -201,6 +207,7 @@ async fn time_method(
         seconds,
         statements,
         peak_rss,
+        rss_growth,
         completed_rows,
         checksum,
     })
@@ -266,6 +273,7 @@ fn summarise(
             },
             statements: method_runs.iter().map(|r| r.statements).max().unwrap_or(0),
             peak_rss_bytes: method_runs.iter().map(|r| r.peak_rss).max().unwrap_or(0),
+            rss_growth_bytes: method_runs.iter().map(|r| r.rss_growth).max().unwrap_or(0),
             rows_affected,
             extrapolated: method_runs.iter().any(|r| r.completed_rows.is_some()),
         });

@@ -92,6 +92,7 @@ pub(super) async fn run_bench(
                     r.statements.to_string()
                 },
                 format!("{:.1}", r.peak_rss_bytes as f64 / 1_048_576.0),
+                format!("{:.1}", r.rss_growth_bytes as f64 / 1_048_576.0),
                 r.rows_affected.to_string(),
             ]);
         }
