@@ -2,9 +2,10 @@
 //!
 //! Every call runs in one transaction on one connection. The closure (rows deleted, per table,
 //! with their breadth-first generation) and the effects of non-cascading edges are computed
-//! set-based into temporary work tables ([`closure`], [`effects`]); the engine model of the
-//! dialect ([`engine`]) decides whether the database would refuse; [`execute`] then performs the
-//! delete itself (ORM mode) or lets the database do it (DB mode). Nothing is loaded row by row.
+//! set-based into temporary work tables ([`closure`], [`effects`]); [`judge`] decides, with the
+//! engine model of the dialect ([`engine`]), whether the database would refuse; [`execute`] then
+//! performs the delete itself (ORM mode) or lets the database do it (DB mode). Nothing is loaded
+//! row by row.
 //!
 //! ```no_run
 //! # async fn demo(db: &sea_orm::DatabaseConnection) -> Result<(), service::delete::DeleteError> {
