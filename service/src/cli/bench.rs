@@ -68,6 +68,7 @@ pub(super) async fn run_bench(
             "ratio to db",
             "statements",
             "peak RSS MiB",
+            "RSS growth MiB",
             "rows affected",
         ]);
         for r in &report.results {

@@ -19,24 +19,18 @@ impl Engine for Sqlite {
         &self,
         q: &dyn Fn(&str) -> String,
         name: &str,
-        table: &str,
+        _table: &str,
         key: &[String],
     ) -> Vec<String> {
+        // Untyped key columns take the values as they are (comparisons apply the base
+        // table's affinity); the key is the clustered primary key, no separate index.
         let cols: Vec<String> = key.iter().map(|c| q(c)).collect();
-        vec![
-            format!(
-                "CREATE TEMP TABLE {} AS SELECT {}, CAST(0 AS BIGINT) AS cascade_gen FROM {} LIMIT 0",
-                q(name),
-                cols.join(", "),
-                q(table)
-            ),
-            format!(
-                "CREATE UNIQUE INDEX temp.{} ON {} ({})",
-                q(&format!("{name}_key")),
-                q(name),
-                cols.join(", ")
-            ),
-        ]
+        vec![format!(
+            "CREATE TEMP TABLE {} ({}, cascade_gen INTEGER, PRIMARY KEY ({})) WITHOUT ROWID",
+            q(name),
+            cols.join(", "),
+            cols.join(", ")
+        )]
     }
 
     fn drop_work_table(&self, q: &dyn Fn(&str) -> String, name: &str) -> String {
