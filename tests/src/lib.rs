@@ -164,13 +164,6 @@ fn replace_database(url: &str, name: &str) -> String {
 /// Every row of `table`, each column cast to text, ordered by all columns: a comparable
 /// snapshot of the table's contents.
 pub async fn dump_table(db: &DatabaseConnection, table: &str) -> Vec<Vec<Option<String>>> {
-    use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query};
-    let dialect = Dialect::from(db.get_database_backend());
-    let text = if dialect == Dialect::MySql {
-        "CHAR"
-    } else {
-        "TEXT"
-    };
     let graph = migration::introspect(db).await.expect("introspect");
     let columns: Vec<String> = graph
         .table(table)
@@ -179,29 +172,9 @@ pub async fn dump_table(db: &DatabaseConnection, table: &str) -> Vec<Vec<Option<
         .iter()
         .map(|c| c.name.clone())
         .collect();
-    let mut query = Query::select();
-    query.from(Alias::new(table));
-    for (i, column) in columns.iter().enumerate() {
-        query.expr_as(
-            Expr::col(Alias::new(column)).cast_as(Alias::new(text)),
-            Alias::new(format!("c{i}")),
-        );
-        // By the text alias: PostgreSQL's `json` has no ordering of its own.
-        query.order_by(Alias::new(format!("c{i}")), Order::Asc);
-    }
-    db.query_all(&query)
+    service::snapshot::table_rows(db, table, &columns)
         .await
         .expect("dump")
-        .iter()
-        .map(|row| {
-            (0..columns.len())
-                .map(|i| {
-                    row.try_get::<Option<String>>("", &format!("c{i}"))
-                        .expect("text")
-                })
-                .collect()
-        })
-        .collect()
 }
 
 /// Runs `cascade ARGS...` in-process; returns the outcome and what it wrote to stdout.

@@ -7,7 +7,7 @@
 
 use entity::rules::{Dialect, ForeignKey};
 
-use super::sql::{add_foreign_key, ident};
+use super::sql::{add_foreign_key, constraint_names, ident};
 use super::{FkChange, IndexChange, RepairError, Script, Step};
 
 const D: Dialect = Dialect::MySql;
@@ -40,17 +40,7 @@ fn switch(
     to: Option<&ForeignKey>,
 ) -> Result<Vec<Step>, RepairError> {
     let mut steps = Vec::new();
-    let mut names: Vec<&str> = Vec::new();
-    for fk in from.iter().chain(to.iter()) {
-        let name = fk
-            .name
-            .as_deref()
-            .ok_or_else(|| RepairError::Unnamed(fk.describe(table)))?;
-        if !names.contains(&name) {
-            names.push(name);
-        }
-    }
-    for name in names {
+    for name in constraint_names(table, from, to)? {
         steps.push(Step::exec(format!(
             "ALTER TABLE {} DROP FOREIGN KEY IF EXISTS {}",
             ident(D, table),

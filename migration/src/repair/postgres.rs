@@ -7,7 +7,7 @@
 
 use entity::rules::{Dialect, ForeignKey};
 
-use super::sql::{add_foreign_key, create_index, drop_index, ident};
+use super::sql::{add_foreign_key, constraint_names, create_index, drop_index, ident};
 use super::{FkChange, IndexChange, RepairError, Script, Step};
 
 const D: Dialect = Dialect::Postgres;
@@ -50,18 +50,7 @@ fn switch(
 ) -> Result<(Vec<Step>, Vec<Step>), RepairError> {
     let mut steps = Vec::new();
     let alter = format!("ALTER TABLE {}", ident(D, table));
-    // Dropping by the new name too makes a second application a no-op in effect.
-    let mut names: Vec<&str> = Vec::new();
-    for fk in from.iter().chain(to.iter()) {
-        let name = fk
-            .name
-            .as_deref()
-            .ok_or_else(|| RepairError::Unnamed(fk.describe(table)))?;
-        if !names.contains(&name) {
-            names.push(name);
-        }
-    }
-    for name in names {
+    for name in constraint_names(table, from, to)? {
         steps.push(Step::exec(format!(
             "{alter} DROP CONSTRAINT IF EXISTS {}",
             ident(D, name)

@@ -25,6 +25,26 @@ pub(crate) fn ident(dialect: Dialect, name: &str) -> String {
 
 /// `ALTER TABLE child ADD CONSTRAINT name FOREIGN KEY (...) REFERENCES parent (...) ON DELETE ..
 /// ON UPDATE ..`, plus PostgreSQL's deferrability.
+/// The constraint names to drop before (re)adding an FK: the old one and the new one, once
+/// each (dropping by the new name too makes a second application a no-op in effect).
+pub(crate) fn constraint_names<'a>(
+    table: &str,
+    from: Option<&'a ForeignKey>,
+    to: Option<&'a ForeignKey>,
+) -> Result<Vec<&'a str>, super::RepairError> {
+    let mut names: Vec<&str> = Vec::new();
+    for fk in from.iter().chain(to.iter()) {
+        let name = fk
+            .name
+            .as_deref()
+            .ok_or_else(|| super::RepairError::Unnamed(fk.describe(table)))?;
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    Ok(names)
+}
+
 pub(crate) fn add_foreign_key(dialect: Dialect, table: &str, fk: &ForeignKey) -> String {
     let holder = Table::named(table.to_owned());
     let mut sql = dialect
