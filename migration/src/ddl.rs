@@ -60,13 +60,13 @@ pub fn create_schema(graph: &RuleGraph, dialect: Dialect) -> Vec<DdlStep> {
         let Some(table) = graph.table(name) else {
             continue;
         };
-        let mut create = create_table(table);
+        let mut create = create_table(table, dialect);
         for fk in database_fks(table) {
             let parent_exists = order[..=position].contains(&fk.parent_table.as_str());
             if parent_exists || !dialect.can_add_foreign_key() {
-                create.foreign_key(&mut foreign_key(table, fk));
+                create.foreign_key(&mut foreign_key(table, fk, dialect));
             } else {
-                deferred.push(DdlStep::AddForeignKey(foreign_key(table, fk)));
+                deferred.push(DdlStep::AddForeignKey(foreign_key(table, fk, dialect)));
             }
         }
         steps.push(DdlStep::CreateTable(create));
@@ -74,7 +74,7 @@ pub fn create_schema(graph: &RuleGraph, dialect: Dialect) -> Vec<DdlStep> {
             let mut builder = IndexBuilder::create();
             builder.table(Alias::new(&table.name));
             if let Some(name) = &index.name {
-                builder.name(name);
+                builder.name(dialect.builder_name(name));
             }
             if index.unique {
                 builder.unique();
@@ -104,7 +104,7 @@ pub fn drop_schema(graph: &RuleGraph, dialect: Dialect) -> Vec<DdlStep> {
                 if let (true, Some(fk_name)) = (back_edge, &fk.name) {
                     steps.push(DdlStep::DropForeignKey(
                         FkBuilder::drop()
-                            .name(fk_name)
+                            .name(dialect.builder_name(fk_name))
                             .table(Alias::new(&table.name))
                             .to_owned(),
                     ));
@@ -130,7 +130,8 @@ fn database_fks(table: &Table) -> impl Iterator<Item = &ForeignKey> {
         .filter(|fk| fk.enforcement == entity::rules::Enforcement::Database)
 }
 
-pub(crate) fn create_table(table: &Table) -> TableCreateStatement {
+/// `CREATE TABLE` with columns, primary key and unique keys (no FKs); names quoted for `dialect`.
+pub(crate) fn create_table(table: &Table, dialect: Dialect) -> TableCreateStatement {
     let mut create = TableBuilder::create();
     create.table(Alias::new(&table.name));
     for column in &table.columns {
@@ -156,7 +157,7 @@ pub(crate) fn create_table(table: &Table) -> TableCreateStatement {
         let mut unique = IndexBuilder::create();
         unique
             .unique()
-            .name(format!("uq_{}_{}", table.name, key.join("_")));
+            .name(dialect.builder_name(&format!("uq_{}_{}", table.name, key.join("_"))));
         for column in key {
             unique.col(Alias::new(column));
         }
@@ -165,10 +166,15 @@ pub(crate) fn create_table(table: &Table) -> TableCreateStatement {
     create
 }
 
-pub(crate) fn foreign_key(table: &Table, fk: &ForeignKey) -> ForeignKeyCreateStatement {
+/// The FK constraint of `table`, its name quoted for `dialect`.
+pub(crate) fn foreign_key(
+    table: &Table,
+    fk: &ForeignKey,
+    dialect: Dialect,
+) -> ForeignKeyCreateStatement {
     let mut builder = FkBuilder::create();
     if let Some(name) = &fk.name {
-        builder.name(name);
+        builder.name(dialect.builder_name(name));
     }
     builder
         .from_tbl(Alias::new(&table.name))

@@ -7,6 +7,10 @@
 use std::fmt;
 
 use sea_orm::DbBackend;
+use sea_orm::sea_query::{
+    Alias, DynIden, IntoIden, MysqlQueryBuilder, PostgresQueryBuilder, QuotedBuilder,
+    SqliteQueryBuilder,
+};
 use serde::{Deserialize, Serialize};
 
 use super::model::FkAction;
@@ -40,6 +44,34 @@ impl Dialect {
             (Dialect::MySql, FkAction::NoAction | FkAction::SetDefault) => FkAction::Restrict,
             (_, action) => action,
         }
+    }
+
+    /// `name` as a quoted identifier of this dialect (`"a""b"`, `` `a``b` ``): the one quoting
+    /// path every identifier we emit goes through. It is sea-query's own quoting, which doubles
+    /// the quote character inside the name, so no name can end the identifier early.
+    ///
+    /// ```
+    /// use entity::rules::Dialect;
+    /// assert_eq!(Dialect::Postgres.quote(r#"fk we"ird"#), r#""fk we""ird""#);
+    /// assert_eq!(Dialect::MySql.quote("a`b"), "`a``b`");
+    /// ```
+    pub fn quote(self, name: &str) -> String {
+        let iden: DynIden = Alias::new(name).into_iden();
+        let mut out = String::with_capacity(name.len() + 2);
+        match self {
+            Dialect::Sqlite => SqliteQueryBuilder.prepare_iden(&iden, &mut out),
+            Dialect::Postgres => PostgresQueryBuilder.prepare_iden(&iden, &mut out),
+            Dialect::MySql => MysqlQueryBuilder.prepare_iden(&iden, &mut out),
+        }
+        out
+    }
+
+    /// The text to hand to a sea-query builder's `.name(...)` (constraint and index names):
+    /// sea-query wraps those names in quote characters without escaping them, so the builder
+    /// receives the inside of [`Dialect::quote`] and the statement carries exactly that quoting.
+    pub fn builder_name(self, name: &str) -> String {
+        let quoted = self.quote(name);
+        quoted[1..quoted.len() - 1].to_owned()
     }
 
     /// Whether the catalog keeps FK constraint names (SQLite's pragmas expose none).

@@ -3,24 +3,14 @@
 //! create/drop. Nothing here pastes an unquoted name.
 
 use entity::rules::{Deferrable, Dialect, ForeignKey, Table};
-use sea_orm::sea_query::{
-    Alias, DynIden, Index as IndexBuilder, IntoIden, MysqlQueryBuilder, PostgresQueryBuilder,
-    QuotedBuilder, SqliteQueryBuilder,
-};
+use sea_orm::sea_query::{Alias, Index as IndexBuilder};
 
 use super::IndexChange;
 use crate::ddl;
 
-/// `name` quoted as `dialect` quotes identifiers (embedded quote characters doubled).
+/// `name` quoted as `dialect` quotes identifiers: [`Dialect::quote`], the one quoting path.
 pub(crate) fn ident(dialect: Dialect, name: &str) -> String {
-    let iden: DynIden = Alias::new(name).into_iden();
-    let mut out = String::new();
-    match dialect {
-        Dialect::Sqlite => SqliteQueryBuilder.prepare_iden(&iden, &mut out),
-        Dialect::Postgres => PostgresQueryBuilder.prepare_iden(&iden, &mut out),
-        Dialect::MySql => MysqlQueryBuilder.prepare_iden(&iden, &mut out),
-    }
-    out
+    dialect.quote(name)
 }
 
 /// `ALTER TABLE child ADD CONSTRAINT name FOREIGN KEY (...) REFERENCES parent (...) ON DELETE ..
@@ -49,7 +39,7 @@ pub(crate) fn add_foreign_key(dialect: Dialect, table: &str, fk: &ForeignKey) ->
     let holder = Table::named(table.to_owned());
     let mut sql = dialect
         .backend()
-        .build(&ddl::foreign_key(&holder, fk))
+        .build(&ddl::foreign_key(&holder, fk, dialect))
         .to_string();
     if dialect == Dialect::Postgres {
         match fk.deferrable {
@@ -64,7 +54,7 @@ pub(crate) fn add_foreign_key(dialect: Dialect, table: &str, fk: &ForeignKey) ->
 pub(crate) fn create_index(dialect: Dialect, index: &IndexChange) -> String {
     let mut builder = IndexBuilder::create();
     builder
-        .name(&index.name)
+        .name(dialect.builder_name(&index.name))
         .table(Alias::new(&index.table))
         .if_not_exists();
     for column in &index.columns {
@@ -76,7 +66,7 @@ pub(crate) fn create_index(dialect: Dialect, index: &IndexChange) -> String {
 pub(crate) fn drop_index(dialect: Dialect, index: &IndexChange) -> String {
     let mut builder = IndexBuilder::drop();
     builder
-        .name(&index.name)
+        .name(dialect.builder_name(&index.name))
         .table(Alias::new(&index.table))
         .if_exists();
     dialect.backend().build(&builder).to_string()

@@ -153,13 +153,13 @@ fn rebuild(target: &Table, captured: &CapturedTable) -> Vec<Step> {
             column.kind = ColumnKind::Other(spelling.clone());
         }
     }
-    let mut create = ddl::create_table(&definition);
+    let mut create = ddl::create_table(&definition, D);
     for fk in target
         .foreign_keys
         .iter()
         .filter(|fk| fk.enforcement == entity::rules::Enforcement::Database)
     {
-        create.foreign_key(&mut ddl::foreign_key(&definition, fk));
+        create.foreign_key(&mut ddl::foreign_key(&definition, fk, D));
     }
     let columns: Vec<Alias> = target.columns.iter().map(|c| Alias::new(&c.name)).collect();
     let select = Query::select()

@@ -15,10 +15,7 @@ pub(crate) async fn checksum(
     graph: &RuleGraph,
 ) -> Result<Checksum, DbErr> {
     let backend = db.get_database_backend();
-    let quote = |name: &str| match backend {
-        sea_orm::DbBackend::MySql => format!("`{}`", name.replace('`', "``")),
-        _ => format!("\"{}\"", name.replace('"', "\"\"")),
-    };
+    let quote = |name: &str| entity::rules::Dialect::from(backend).quote(name);
     let text = if backend == sea_orm::DbBackend::MySql {
         "CHAR"
     } else {

@@ -167,11 +167,16 @@ async fn time_method(
     let (statements, completed_rows) = match method {
         Method::Db => {
             let txn = db.begin().await?;
-            let sql = match db.get_database_backend() {
-                sea_orm::DbBackend::MySql => format!("DELETE FROM `{table}` WHERE uid = ?"),
-                sea_orm::DbBackend::Postgres => format!("DELETE FROM \"{table}\" WHERE uid = $1"),
-                _ => format!("DELETE FROM \"{table}\" WHERE uid = ?"),
+            let dialect = Dialect::from(db.get_database_backend());
+            let placeholder = match dialect {
+                Dialect::Postgres => "$1",
+                _ => "?",
             };
+            let sql = format!(
+                "DELETE FROM {} WHERE {} = {placeholder}",
+                dialect.quote(table),
+                dialect.quote("uid")
+            );
             txn.execute_raw(Statement::from_sql_and_values(
                 db.get_database_backend(),
                 sql,

@@ -168,11 +168,12 @@ impl Scratch {
         } = self
         {
             let sql = match (dialect, template) {
-                (Dialect::Postgres, Some(t)) if t != name => {
-                    format!("CREATE DATABASE \"{name}\" TEMPLATE \"{t}\"")
-                }
-                (Dialect::Postgres, _) => format!("CREATE DATABASE \"{name}\""),
-                _ => format!("CREATE DATABASE `{name}`"),
+                (Dialect::Postgres, Some(t)) if t != name => format!(
+                    "CREATE DATABASE {} TEMPLATE {}",
+                    dialect.quote(name),
+                    dialect.quote(t)
+                ),
+                _ => format!("CREATE DATABASE {}", dialect.quote(name)),
             };
             admin.execute_unprepared(&sql).await?;
         }
@@ -238,10 +239,11 @@ impl Scratch {
             }
             Scratch::Server { admin, dialect, .. } => {
                 let name = url.rsplit('/').next().unwrap_or_default();
-                let sql = match dialect {
-                    Dialect::Postgres => format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
-                    _ => format!("DROP DATABASE IF EXISTS `{name}`"),
+                let force = match dialect {
+                    Dialect::Postgres => " WITH (FORCE)",
+                    _ => "",
                 };
+                let sql = format!("DROP DATABASE IF EXISTS {}{force}", dialect.quote(name));
                 admin.execute_unprepared(&sql).await?;
             }
             Scratch::Given { .. } => {}

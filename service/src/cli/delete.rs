@@ -52,6 +52,12 @@ async fn rules(cli: &Cli, db: &sea_orm::DatabaseConnection) -> anyhow::Result<Ru
     })
 }
 
+/// `--where`, parsed for the dialect `--url` names before anything connects or runs.
+fn selection(cli: &Cli, predicate: &str) -> anyhow::Result<Selection> {
+    let dialect = crate::connect::dialect_of(&cli.url)?;
+    Ok(Selection::sql(predicate, dialect)?)
+}
+
 /// A refusal is a finding (exit 1); other delete errors are errors (exit 2).
 fn refused(cli: &Cli, error: DeleteError, out: &mut dyn Write) -> anyhow::Result<Status> {
     let DeleteError::Refused(refusal) = error else {
@@ -74,9 +80,9 @@ pub(super) async fn run_plan(
     args: &TargetArgs,
     out: &mut dyn Write,
 ) -> anyhow::Result<Status> {
+    let selection = selection(cli, &args.predicate)?;
     let db = cli.connect().await?;
     let graph = rules(cli, &db).await?;
-    let selection = Selection::sql(&args.predicate);
     match plan(&db, &graph, &args.table, &selection, DeleteMode::Orm).await {
         Ok(effect) if cli.json => write_json(out, &effect).map(|_| Status::Clean),
         Ok(effect) => {
@@ -98,6 +104,7 @@ pub(super) async fn run_delete(
     args: &DeleteArgs,
     out: &mut dyn Write,
 ) -> anyhow::Result<Status> {
+    let selection = selection(cli, &args.target.predicate)?;
     let enforce = if args.no_enforce {
         Enforce::Off
     } else {
@@ -111,7 +118,6 @@ pub(super) async fn run_delete(
         Err(e) => return Err(e.into()),
     };
     let graph = rules(cli, &db).await?;
-    let selection = Selection::sql(&args.target.predicate);
     let options = DeleteOptions {
         mode: args.mode,
         dry_run: args.dry_run,
@@ -143,8 +149,8 @@ pub(super) async fn run_verify(
     args: &TargetArgs,
     out: &mut dyn Write,
 ) -> anyhow::Result<Status> {
+    let selection = selection(cli, &args.predicate)?;
     let graph = rules(cli, &cli.connect().await?).await?;
-    let selection = Selection::sql(&args.predicate);
     let report = verify(&cli.url, &graph, &args.table, &selection).await?;
     if cli.json {
         write_json(out, &report)?;

@@ -24,6 +24,7 @@ mod effects;
 mod engine;
 mod execute;
 mod judge;
+mod predicate;
 mod report;
 mod selection;
 mod session;
@@ -33,6 +34,7 @@ use entity::RuleGraph;
 use entity::rules::{Dialect, Enforcement, Table};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, TransactionTrait};
 
+pub use predicate::PredicateError;
 pub use report::{
     ColumnUpdate, DeleteError, DeleteMode, DeleteReport, Effect, Refusal, RefusalKind,
 };

@@ -2,10 +2,13 @@
 //! The CLI's `--where` (the operator's own SQL predicate) is the only raw-SQL selection and is
 //! not part of the library API.
 
+use entity::rules::Dialect;
 use sea_orm::sea_query::{
     Alias, Condition, DeleteStatement, Expr, ExprTrait, Query, SelectStatement, Value,
 };
 use sea_orm::{DbBackend, Statement};
+
+use super::predicate::PredicateError;
 
 #[derive(Debug, Clone)]
 pub struct Selection(Inner);
@@ -35,9 +38,12 @@ impl Selection {
         Selection(Inner::Keys(keys.into_iter().collect()))
     }
 
-    /// The operator's own SQL predicate (`cascade ... --where`).
-    pub(crate) fn sql(predicate: &str) -> Selection {
-        Selection(Inner::Sql(predicate.to_owned()))
+    /// The operator's own SQL predicate (`cascade ... --where`), parsed as exactly one
+    /// condition in `dialect`; what runs is the parsed expression written out again.
+    pub(crate) fn sql(predicate: &str, dialect: Dialect) -> Result<Selection, PredicateError> {
+        Ok(Selection(Inner::Sql(super::predicate::parse(
+            predicate, dialect,
+        )?)))
     }
 
     fn condition_for(&self, key: &[String]) -> Condition {

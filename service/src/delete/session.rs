@@ -28,12 +28,9 @@ impl<'a> Session<'a> {
         }
     }
 
-    /// A quoted identifier.
+    /// A quoted identifier ([`Dialect::quote`], the one quoting path).
     pub fn q(&self, ident: &str) -> String {
-        match self.dialect {
-            Dialect::MySql => format!("`{}`", ident.replace('`', "``")),
-            _ => format!("\"{}\"", ident.replace('"', "\"\"")),
-        }
+        self.dialect.quote(ident)
     }
 
     /// `alias.col1, alias.col2`

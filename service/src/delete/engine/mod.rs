@@ -71,6 +71,14 @@ pub(crate) trait Engine: Sync {
         true
     }
 
+    /// The SQL dialect the operator's `--where` is parsed with.
+    fn parser_dialect(&self) -> &'static dyn sqlparser::dialect::Dialect;
+
+    /// Whether a backslash in a string literal is an escape character (MariaDB's default).
+    fn backslash_escapes_in_strings(&self) -> bool {
+        false
+    }
+
     /// Whether the effect of one non-cascading edge makes the engine refuse the delete.
     fn judge(&self, effect: &EdgeEffect) -> Verdict;
 

@@ -52,6 +52,14 @@ impl Engine for MySql {
         false
     }
 
+    fn parser_dialect(&self) -> &'static dyn sqlparser::dialect::Dialect {
+        &sqlparser::dialect::MySqlDialect {}
+    }
+
+    fn backslash_escapes_in_strings(&self) -> bool {
+        true
+    }
+
     fn judge(&self, e: &EdgeEffect) -> Verdict {
         match e.action {
             FkAction::Cascade => Verdict::Fine,

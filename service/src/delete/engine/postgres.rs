@@ -43,6 +43,10 @@ impl Engine for Postgres {
         format!("INSERT INTO {into} {select} ON CONFLICT DO NOTHING")
     }
 
+    fn parser_dialect(&self) -> &'static dyn sqlparser::dialect::Dialect {
+        &sqlparser::dialect::PostgreSqlDialect {}
+    }
+
     fn judge(&self, e: &EdgeEffect) -> Verdict {
         if e.action == FkAction::Cascade {
             return Verdict::Fine;

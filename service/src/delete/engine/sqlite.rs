@@ -45,6 +45,10 @@ impl Engine for Sqlite {
         default.map_or_else(|| "NULL".to_owned(), |d| format!("({})", default_sql(d)))
     }
 
+    fn parser_dialect(&self) -> &'static dyn sqlparser::dialect::Dialect {
+        &sqlparser::dialect::SQLiteDialect {}
+    }
+
     fn judge(&self, e: &EdgeEffect) -> Verdict {
         match e.action {
             FkAction::NoAction if e.survivors > 0 => Verdict::NetCounted,
