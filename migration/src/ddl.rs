@@ -6,14 +6,18 @@
 //! parent already exists (or on SQLite, which does not check references at create time), else
 //! added by `ALTER TABLE` once every table of a cycle exists.
 
-use entity::rules::{ColumnDefault, ColumnKind, Dialect, FkAction, ForeignKey, RuleGraph, Table};
+use cascade_entity::rules::{
+    Column, ColumnDefault, ColumnKind, Dialect, FkAction, ForeignKey, Index, RuleGraph, Table,
+};
+use sea_orm::sea_query::extension::postgres::{Type, TypeCreateStatement, TypeDropStatement};
 use sea_orm::sea_query::{
     Alias, ColumnDef, ColumnType, Expr, ForeignKey as FkBuilder, ForeignKeyAction,
     ForeignKeyCreateStatement, ForeignKeyDropStatement, Index as IndexBuilder,
-    IndexCreateStatement, StringLen, Table as TableBuilder, TableCreateStatement,
+    IndexCreateStatement, IntoIden, StringLen, Table as TableBuilder, TableCreateStatement,
     TableDropStatement,
 };
 use sea_orm::{ConnectionTrait, DbBackend, DbErr};
+use std::collections::BTreeMap;
 
 /// One schema change, kept as a sea-query builder until it is run or printed.
 #[derive(Debug, Clone)]
@@ -23,6 +27,10 @@ pub enum DdlStep {
     AddForeignKey(ForeignKeyCreateStatement),
     DropForeignKey(ForeignKeyDropStatement),
     DropTable(TableDropStatement),
+    /// PostgreSQL `CREATE TYPE ... AS ENUM`, for enum columns.
+    CreateType(TypeCreateStatement),
+    /// PostgreSQL `DROP TYPE IF EXISTS`.
+    DropType(TypeDropStatement),
 }
 
 impl DdlStep {
@@ -34,6 +42,8 @@ impl DdlStep {
             DdlStep::AddForeignKey(s) => backend.build(s).to_string(),
             DdlStep::DropForeignKey(s) => backend.build(s).to_string(),
             DdlStep::DropTable(s) => backend.build(s).to_string(),
+            DdlStep::CreateType(s) => backend.build(s).to_string(),
+            DdlStep::DropType(s) => backend.build(s).to_string(),
         }
     }
 
@@ -45,6 +55,8 @@ impl DdlStep {
             DdlStep::AddForeignKey(s) => db.execute(s).await,
             DdlStep::DropForeignKey(s) => db.execute(s).await,
             DdlStep::DropTable(s) => db.execute(s).await,
+            DdlStep::CreateType(s) => db.execute(s).await,
+            DdlStep::DropType(s) => db.execute(s).await,
         }
         .map(drop)
         .map_err(|e| DbErr::Migration(format!("{e} while running: {}", self.to_sql(backend))))
@@ -53,16 +65,43 @@ impl DdlStep {
 
 /// Everything `up` runs to create `graph` from an empty schema.
 pub fn create_schema(graph: &RuleGraph, dialect: Dialect) -> Vec<DdlStep> {
-    let order = graph.dependency_order();
-    let mut steps = Vec::new();
+    create_schema_within(graph, graph, dialect)
+}
+
+/// Everything that creates the tables of `created` (a part of `full`) next to tables of `full`
+/// that already exist: enum types, tables in `full`'s dependency order, each FK inline when its
+/// parent exists by then (always on SQLite, which does not check references at create time),
+/// else added by `ALTER TABLE` once every new table exists; then each table's indexes.
+pub fn create_schema_within(
+    created: &RuleGraph,
+    full: &RuleGraph,
+    dialect: Dialect,
+) -> Vec<DdlStep> {
+    let order: Vec<&str> = full
+        .dependency_order()
+        .into_iter()
+        .filter(|name| created.table(name).is_some())
+        .collect();
+    let mut steps = enum_types(created, dialect)
+        .into_iter()
+        .map(|(name, variants)| {
+            DdlStep::CreateType(
+                Type::create()
+                    .as_enum(Alias::new(name))
+                    .values(variants.iter().map(Alias::new))
+                    .to_owned(),
+            )
+        })
+        .collect::<Vec<_>>();
     let mut deferred = Vec::new();
     for (position, name) in order.iter().enumerate() {
-        let Some(table) = graph.table(name) else {
+        let Some(table) = created.table(name) else {
             continue;
         };
         let mut create = create_table(table, dialect);
         for fk in database_fks(table) {
-            let parent_exists = order[..=position].contains(&fk.parent_table.as_str());
+            let parent_exists = created.table(&fk.parent_table).is_none()
+                || order[..=position].contains(&fk.parent_table.as_str());
             if parent_exists || !dialect.can_add_foreign_key() {
                 create.foreign_key(&mut foreign_key(table, fk, dialect));
             } else {
@@ -70,23 +109,31 @@ pub fn create_schema(graph: &RuleGraph, dialect: Dialect) -> Vec<DdlStep> {
             }
         }
         steps.push(DdlStep::CreateTable(create));
-        steps.extend(table.indexes.iter().map(|index| {
-            let mut builder = IndexBuilder::create();
-            builder.table(Alias::new(&table.name));
-            if let Some(name) = &index.name {
-                builder.name(dialect.builder_name(name));
-            }
-            if index.unique {
-                builder.unique();
-            }
-            for column in &index.columns {
-                builder.col(Alias::new(column));
-            }
-            DdlStep::CreateIndex(builder)
-        }));
+        steps.extend(
+            table
+                .indexes
+                .iter()
+                .map(|index| DdlStep::CreateIndex(self::index(table, index, dialect))),
+        );
     }
     steps.extend(deferred);
     steps
+}
+
+/// `CREATE [UNIQUE] INDEX name ON table (columns)`, the name quoted for `dialect`.
+pub fn index(table: &Table, index: &Index, dialect: Dialect) -> IndexCreateStatement {
+    let mut builder = IndexBuilder::create();
+    builder.table(Alias::new(&table.name));
+    if let Some(name) = &index.name {
+        builder.name(dialect.builder_name(name));
+    }
+    if index.unique {
+        builder.unique();
+    }
+    for column in &index.columns {
+        builder.col(Alias::new(column));
+    }
+    builder
 }
 
 /// Everything `down` runs to remove `graph`: FKs that close a cycle first, then tables,
@@ -120,40 +167,63 @@ pub fn drop_schema(graph: &RuleGraph, dialect: Dialect) -> Vec<DdlStep> {
                 .to_owned(),
         )
     }));
+    steps.extend(
+        enum_types(graph, dialect).into_keys().map(|name| {
+            DdlStep::DropType(Type::drop().if_exists().name(Alias::new(name)).to_owned())
+        }),
+    );
     steps
+}
+
+/// The enum types a graph's columns use, by name, where the dialect has named enum types
+/// (PostgreSQL); elsewhere none.
+fn enum_types(graph: &RuleGraph, dialect: Dialect) -> BTreeMap<&str, &[String]> {
+    if dialect != Dialect::Postgres {
+        return BTreeMap::new();
+    }
+    graph
+        .tables
+        .values()
+        .flat_map(|t| &t.columns)
+        .filter_map(|c| match &c.kind {
+            ColumnKind::Enum { name, variants } => Some((name.as_str(), variants.as_slice())),
+            _ => None,
+        })
+        .collect()
 }
 
 fn database_fks(table: &Table) -> impl Iterator<Item = &ForeignKey> {
     table
         .foreign_keys
         .iter()
-        .filter(|fk| fk.enforcement == entity::rules::Enforcement::Database)
+        .filter(|fk| fk.enforcement == cascade_entity::rules::Enforcement::Database)
 }
 
-/// `CREATE TABLE` with columns, primary key and unique keys (no FKs); names quoted for `dialect`.
-pub(crate) fn create_table(table: &Table, dialect: Dialect) -> TableCreateStatement {
+/// `CREATE TABLE` with columns, primary key and unique keys (no FKs), written the way SeaORM's
+/// `Schema::create_table_from_entity` writes a declared entity: the same column definitions in
+/// the same order, a single-column key inline, a composite key as `pk-<table>`. Names are quoted
+/// for `dialect`.
+pub fn create_table(table: &Table, dialect: Dialect) -> TableCreateStatement {
     let mut create = TableBuilder::create();
     create.table(Alias::new(&table.name));
     for column in &table.columns {
-        let mut def = ColumnDef::new_with_type(Alias::new(&column.name), column_type(&column.kind));
-        if column.nullable {
-            def.null();
-        } else {
-            def.not_null();
-        }
-        if let Some(default) = &column.default {
-            def.default(default_expr(default));
-        }
-        create.col(&mut def);
+        create.col(column_def(table, column, dialect));
     }
-    if !table.primary_key.is_empty() {
+    if table.primary_key.len() > 1 {
         let mut pk = IndexBuilder::create();
+        pk.name(dialect.builder_name(&format!("pk-{}", table.name)))
+            .primary();
         for column in &table.primary_key {
             pk.col(Alias::new(column));
         }
         create.primary_key(&mut pk);
     }
     for key in &table.unique_keys {
+        let declared_inline =
+            matches!(key.as_slice(), [only] if table.column(only).is_some_and(|c| c.unique));
+        if declared_inline {
+            continue;
+        }
         let mut unique = IndexBuilder::create();
         unique
             .unique()
@@ -166,12 +236,41 @@ pub(crate) fn create_table(table: &Table, dialect: Dialect) -> TableCreateStatem
     create
 }
 
+/// One column's definition as SeaORM writes it (type per dialect, NOT NULL, UNIQUE, default,
+/// comment, extra SQL, auto-increment and inline PRIMARY KEY for a single-column key).
+pub fn column_def(table: &Table, column: &Column, dialect: Dialect) -> ColumnDef {
+    let mut def = ColumnDef::new_with_type(
+        Alias::new(&column.name),
+        dialect_column_type(&column.kind, dialect),
+    );
+    if !column.nullable {
+        def.not_null();
+    }
+    if column.unique {
+        def.unique_key();
+    }
+    if let Some(default) = &column.default {
+        def.default(default_expr(default));
+    }
+    if let Some(comment) = &column.comment {
+        def.comment(comment);
+    }
+    if let Some(extra) = &column.extra {
+        def.extra(extra);
+    }
+    if table.primary_key.contains(&column.name) {
+        if column.auto_increment {
+            def.auto_increment();
+        }
+        if table.primary_key.len() == 1 {
+            def.primary_key();
+        }
+    }
+    def
+}
+
 /// The FK constraint of `table`, its name quoted for `dialect`.
-pub(crate) fn foreign_key(
-    table: &Table,
-    fk: &ForeignKey,
-    dialect: Dialect,
-) -> ForeignKeyCreateStatement {
+pub fn foreign_key(table: &Table, fk: &ForeignKey, dialect: Dialect) -> ForeignKeyCreateStatement {
     let mut builder = FkBuilder::create();
     if let Some(name) = &fk.name {
         builder.name(dialect.builder_name(name));
@@ -199,26 +298,83 @@ fn fk_action(action: FkAction) -> ForeignKeyAction {
     }
 }
 
-fn column_type(kind: &ColumnKind) -> ColumnType {
-    match kind {
-        ColumnKind::String(Some(n)) => ColumnType::String(StringLen::N(*n)),
-        ColumnKind::String(None) => ColumnType::String(StringLen::None),
-        ColumnKind::Text => ColumnType::Text,
-        ColumnKind::Integer => ColumnType::Integer,
-        ColumnKind::BigInteger => ColumnType::BigInteger,
-        ColumnKind::Float => ColumnType::Double,
-        ColumnKind::Boolean => ColumnType::Boolean,
-        ColumnKind::Json => ColumnType::Json,
-        ColumnKind::Timestamp => ColumnType::DateTime,
-        ColumnKind::Other(spelling) => ColumnType::Custom(Alias::new(spelling).into()),
+/// The column type as SeaORM writes it for `dialect`: enums become PostgreSQL's named type or
+/// MariaDB's inline `ENUM(...)`; everything else is the declared sea-query type.
+fn dialect_column_type(kind: &ColumnKind, dialect: Dialect) -> ColumnType {
+    match (kind, dialect) {
+        (ColumnKind::Enum { variants, .. }, Dialect::MySql) => {
+            let quoted: Vec<String> = variants
+                .iter()
+                .map(|v| format!("'{}'", v.replace('\'', "''")))
+                .collect();
+            ColumnType::custom(format!("ENUM({})", quoted.join(", ")))
+        }
+        (ColumnKind::Enum { name, .. }, Dialect::Postgres) => {
+            ColumnType::Custom(Alias::new(name).into_iden())
+        }
+        _ => column_type(kind),
     }
 }
 
-fn default_expr(default: &ColumnDefault) -> Expr {
+/// The sea-query type a graph column kind mirrors (the inverse of
+/// `cascade_entity::rules::column_kind`).
+pub fn column_type(kind: &ColumnKind) -> ColumnType {
+    let len = |n: &Option<u32>| n.map_or(StringLen::None, StringLen::N);
+    match kind {
+        ColumnKind::Char(n) => ColumnType::Char(*n),
+        ColumnKind::String(n) => ColumnType::String(len(n)),
+        ColumnKind::StringMax => ColumnType::String(StringLen::Max),
+        ColumnKind::Text => ColumnType::Text,
+        ColumnKind::Blob => ColumnType::Blob,
+        ColumnKind::TinyInteger => ColumnType::TinyInteger,
+        ColumnKind::SmallInteger => ColumnType::SmallInteger,
+        ColumnKind::Integer => ColumnType::Integer,
+        ColumnKind::BigInteger => ColumnType::BigInteger,
+        ColumnKind::TinyUnsigned => ColumnType::TinyUnsigned,
+        ColumnKind::SmallUnsigned => ColumnType::SmallUnsigned,
+        ColumnKind::Unsigned => ColumnType::Unsigned,
+        ColumnKind::BigUnsigned => ColumnType::BigUnsigned,
+        ColumnKind::Float => ColumnType::Float,
+        ColumnKind::Double => ColumnType::Double,
+        ColumnKind::Decimal(p) => ColumnType::Decimal(*p),
+        ColumnKind::Money(p) => ColumnType::Money(*p),
+        ColumnKind::DateTime => ColumnType::DateTime,
+        ColumnKind::Timestamp => ColumnType::Timestamp,
+        ColumnKind::TimestampWithTimeZone => ColumnType::TimestampWithTimeZone,
+        ColumnKind::Time => ColumnType::Time,
+        ColumnKind::Date => ColumnType::Date,
+        ColumnKind::Year => ColumnType::Year,
+        ColumnKind::Binary(n) => ColumnType::Binary(*n),
+        ColumnKind::VarBinary(n) => ColumnType::VarBinary(len(n)),
+        ColumnKind::Bit(n) => ColumnType::Bit(*n),
+        ColumnKind::VarBit(n) => ColumnType::VarBit(*n),
+        ColumnKind::Boolean => ColumnType::Boolean,
+        ColumnKind::Json => ColumnType::Json,
+        ColumnKind::JsonBinary => ColumnType::JsonBinary,
+        ColumnKind::Uuid => ColumnType::Uuid,
+        ColumnKind::Enum { name, variants } => ColumnType::Enum {
+            name: Alias::new(name).into_iden(),
+            variants: variants.iter().map(|v| Alias::new(v).into_iden()).collect(),
+        },
+        ColumnKind::Array(inner) => ColumnType::Array(column_type(inner).into()),
+        ColumnKind::Vector(n) => ColumnType::Vector(*n),
+        ColumnKind::Cidr => ColumnType::Cidr,
+        ColumnKind::Inet => ColumnType::Inet,
+        ColumnKind::MacAddr => ColumnType::MacAddr,
+        ColumnKind::LTree => ColumnType::LTree,
+        ColumnKind::Other(spelling) => ColumnType::custom(spelling.clone()),
+        _ => ColumnType::custom("TEXT"),
+    }
+}
+
+/// A column default as a sea-query expression (literals bound, catalog text verbatim).
+pub fn default_expr(default: &ColumnDefault) -> Expr {
     match default {
         ColumnDefault::Bool(b) => Expr::val(*b),
         ColumnDefault::Int(i) => Expr::val(*i),
+        ColumnDefault::Float(f) => Expr::val(*f),
         ColumnDefault::Text(s) => Expr::val(s.as_str()),
         ColumnDefault::Sql(sql) => Expr::cust(sql.clone()),
+        _ => Expr::cust("NULL"),
     }
 }

@@ -5,7 +5,7 @@
 //! service's orphan scan and prune, so both agree on what they count. Matching is done by the
 //! engine itself (`NOT EXISTS` with `=`), so collations and type coercions are the engine's own.
 
-use entity::rules::ForeignKey;
+use cascade_entity::rules::ForeignKey;
 use sea_orm::sea_query::{
     Alias, Asterisk, Condition, Expr, ExprTrait, Order, Query, SelectStatement,
 };

@@ -4,9 +4,9 @@
 //! the FKs it has at all (SQLite `foreign_keys` off, MariaDB `foreign_key_checks` off,
 //! PostgreSQL constraints left `NOT VALID`).
 
-use entity::RuleGraph;
-use entity::rules::{Dialect, Drift};
-use migration::IntrospectError;
+use cascade_entity::RuleGraph;
+use cascade_entity::rules::{Dialect, Drift};
+use cascade_migration::IntrospectError;
 use sea_orm::{ConnectionTrait, DbErr, Statement};
 use serde::Serialize;
 use thiserror::Error;
@@ -40,7 +40,7 @@ pub async fn audit(
     expected: &RuleGraph,
 ) -> Result<AuditReport, AuditError> {
     let dialect = Dialect::from(db.get_database_backend());
-    let live = migration::introspect(db).await?;
+    let live = cascade_migration::introspect(db).await?;
     Ok(AuditReport {
         dialect,
         drift: expected.diff(&live, dialect),

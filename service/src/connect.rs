@@ -5,7 +5,7 @@
 //! sqlx 0.9 already turns SQLite's `foreign_keys` pragma on; we set it explicitly either way and
 //! read it back, so a connection never silently runs without enforcement.
 
-use entity::rules::Dialect;
+use cascade_entity::rules::Dialect;
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, Statement};
 use thiserror::Error;
 

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use entity::RuleGraph;
+use cascade_entity::RuleGraph;
 use sea_orm::sea_query::{Alias, Expr, Query};
 use sea_orm::{ConnectionTrait, DbErr};
 

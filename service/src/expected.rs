@@ -4,8 +4,8 @@
 //! policy's ON DELETE action), so one diff and one repair machinery serve declarations and
 //! policies alike.
 
-use entity::RuleGraph;
-use entity::rules::FkAction;
+use cascade_entity::rules::FkAction;
+use cascade_entity::{Registry, RuleGraph};
 use sea_orm::DatabaseConnection;
 use thiserror::Error;
 
@@ -25,13 +25,14 @@ pub enum ExpectedError {
     UnknownOwner { table: String },
 }
 
-/// The rules from `source` with `policies` applied.
+/// The rules from `source` (the app's `registry`, or `db`'s own FKs) with `policies` applied.
 pub async fn expected_graph(
     source: RulesSource,
+    registry: &Registry,
     policies: &[Policy],
     db: &DatabaseConnection,
 ) -> Result<RuleGraph, ExpectedError> {
-    let graph = rules_source::load(source, db).await?;
+    let graph = rules_source::load(source, registry, db).await?;
     apply_policies(graph, policies)
 }
 

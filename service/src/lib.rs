@@ -1,22 +1,23 @@
-//! Delete-rule tooling over a RuleGraph, and the `cascade` command line built on it.
-//!
-//! The library parts take a connection and a RuleGraph and return typed results and errors;
-//! only [`cli`] formats output and maps outcomes to exit codes.
+//! Data side: tools over a RuleGraph. The delete engine ([`delete`]: plan, delete, verify, on any
+//! SeaORM connection or inside the app's transaction), audit, orphans, lint, docs, fixtures and
+//! the test-database helper, and the benchmark harness. Everything takes a connection and a
+//! RuleGraph and returns typed results and errors; nothing here parses arguments or draws on a
+//! terminal (the `cascade-cli` crate does).
 
 pub mod audit;
 pub mod bench;
-pub mod cli;
 pub mod connect;
 pub mod counts;
 pub mod delete;
 pub mod docs;
 pub mod expected;
+pub mod fixtures;
 pub mod lint;
 pub mod orphans;
 pub mod policy;
+pub mod progress;
 pub mod reach;
 pub mod relation_spec;
-pub mod render;
 pub mod rules_source;
-pub mod seed;
 pub mod snapshot;
+pub mod testdb;

@@ -1,6 +1,6 @@
 //! Orphan scan and prune: per relation of a rule graph (DB-enforced FK or ORM-only), the rows
 //! whose fully non-NULL reference matches no parent row, counted and sampled by the engine's own
-//! matching (see `migration::orphan_query`); and their repair as the database would have done it,
+//! matching (see `cascade_migration::orphan_query`); and their repair as the database would have done it,
 //! had enforcement been on when the parent went.
 //!
 //! Prune runs in one transaction, set-based, to a fixpoint: CASCADE orphans are deleted (their
@@ -10,9 +10,9 @@
 
 use std::collections::BTreeMap;
 
-use entity::RuleGraph;
-use entity::rules::{ColumnDefault, Dialect, FkAction, ForeignKey, Table};
-use migration::orphan_query::{count_orphans, orphan_condition, sample_orphans};
+use cascade_entity::RuleGraph;
+use cascade_entity::rules::{Dialect, FkAction, ForeignKey, Table};
+use cascade_migration::orphan_query::{count_orphans, orphan_condition, sample_orphans};
 use sea_orm::sea_query::{Alias, Expr, Query};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, TransactionTrait};
 use serde::Serialize;
@@ -127,7 +127,7 @@ pub async fn scan(db: &impl ConnectionTrait, graph: &RuleGraph) -> Result<ScanRe
             table: table.name.clone(),
             relation: fk.describe(&table.name),
             on_delete: dialect.effective_action(fk.on_delete),
-            orm_only: fk.enforcement == entity::rules::Enforcement::OrmOnly,
+            orm_only: fk.enforcement == cascade_entity::rules::Enforcement::OrmOnly,
             count,
             key_columns,
             samples,
@@ -256,11 +256,7 @@ async fn set_default(
     statement.table(Alias::new(&table.name));
     for column in &fk.columns {
         let value = match table.column(column).and_then(|c| c.default.as_ref()) {
-            Some(ColumnDefault::Bool(b)) => Expr::val(*b),
-            Some(ColumnDefault::Int(i)) => Expr::val(*i),
-            Some(ColumnDefault::Text(s)) => Expr::val(s.as_str()),
-            // The catalog's own spelling of the default expression.
-            Some(ColumnDefault::Sql(sql)) => Expr::cust(sql.clone()),
+            Some(default) => cascade_migration::ddl::default_expr(default),
             None => Expr::null(),
         };
         statement.value(Alias::new(column), value);

@@ -11,7 +11,7 @@
 
 use std::str::FromStr;
 
-use entity::rules::FkAction;
+use cascade_entity::rules::FkAction;
 use serde::Serialize;
 use thiserror::Error;
 

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use entity::rules::{Enforcement, FkAction, ForeignKey, RuleGraph};
+use cascade_entity::rules::{Enforcement, FkAction, ForeignKey, RuleGraph};
 use serde::Serialize;
 
 /// Enough paths to tell "one" from "several" without enumerating a combinatorial explosion.

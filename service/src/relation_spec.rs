@@ -5,8 +5,8 @@
 
 use std::str::FromStr;
 
-use entity::RuleGraph;
-use entity::rules::{Deferrable, Enforcement, FkAction, ForeignKey};
+use cascade_entity::RuleGraph;
+use cascade_entity::rules::{Deferrable, Enforcement, FkAction, ForeignKey};
 use thiserror::Error;
 
 #[derive(Debug, Clone, PartialEq)]

@@ -1,33 +1,39 @@
-//! Where a command's rules come from: the entity declarations (`--rules declared`, the source of
-//! truth) or the live database's own FKs (`--rules live`, for databases nobody here declared).
+//! Where a tool's rules come from: the app's registered declarations (`--rules declared`, the
+//! source of truth) or the live database's own FKs (`--rules live`, for databases nobody here
+//! declared).
 
-use clap::ValueEnum;
-use entity::RuleGraph;
-use sea_orm::DatabaseConnection;
+use cascade_entity::{Registry, RuleGraph};
+use sea_orm::ConnectionTrait;
 use serde::Serialize;
 use thiserror::Error;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
+/// Which rules a tool works from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RulesSource {
-    /// The entity crate's declarations.
+    /// The app's entity declarations.
     Declared,
     /// The database's own foreign keys, introspected.
     Live,
 }
 
+/// Why the rules could not be loaded.
 #[derive(Debug, Error)]
 pub enum RulesError {
     #[error(transparent)]
-    Declaration(#[from] entity::DeclarationErrors),
+    Declaration(#[from] cascade_entity::DeclarationErrors),
     #[error(transparent)]
-    Introspect(#[from] migration::IntrospectError),
+    Introspect(#[from] cascade_migration::IntrospectError),
 }
 
-/// The rule graph from `source`; `live` reads `db`'s catalog.
-pub async fn load(source: RulesSource, db: &DatabaseConnection) -> Result<RuleGraph, RulesError> {
+/// The rule graph from `source`: `declared` builds `registry`'s, `live` reads `db`'s catalog.
+pub async fn load(
+    source: RulesSource,
+    registry: &Registry,
+    db: &impl ConnectionTrait,
+) -> Result<RuleGraph, RulesError> {
     match source {
-        RulesSource::Declared => Ok(entity::declared_rules()?),
-        RulesSource::Live => Ok(migration::introspect(db).await?),
+        RulesSource::Declared => Ok(registry.rules()?),
+        RulesSource::Live => Ok(cascade_migration::introspect(db).await?),
     }
 }

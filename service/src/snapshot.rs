@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use entity::RuleGraph;
-use entity::rules::Dialect;
+use cascade_entity::RuleGraph;
+use cascade_entity::rules::Dialect;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query};
 use sea_orm::{ConnectionTrait, DbErr};
 

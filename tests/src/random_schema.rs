@@ -3,7 +3,7 @@
 //! occasional UNIQUE on an FK column, and data with NULLs, partly NULL composite keys and
 //! pre-existing orphans. Deterministic in the seed, so a failing case can be replayed.
 
-use entity::rules::Dialect;
+use cascade_entity::rules::Dialect;
 
 const ACTIONS: [&str; 5] = [
     "CASCADE",

@@ -2,12 +2,12 @@
 //! action changed by hand (the way a DBA would on each engine) is reported as exactly that FK,
 //! and the repair brings it back without touching the data.
 
-use entity::rules::Dialect;
+use cascade_cli::Status;
+use cascade_entity::rules::Dialect;
+use cascade_service::connect::{Enforce, connect};
 use rstest::rstest;
 use sea_orm::ConnectionTrait;
 use serde_json::Value;
-use service::cli::Status;
-use service::connect::{Enforce, connect};
 use tests::{cascade, dump_table, with_db};
 
 /// Changes `run.owner_id -> user` from SET NULL to CASCADE by hand, per engine.
@@ -140,15 +140,15 @@ async fn missing_fk_index_is_reported_and_recreated(
                 "columns": ["owner_id"],
             }])
         );
-        let expected = entity::declared_rules().expect("valid");
-        let plan = migration::repair::plan(&db.conn, &expected)
+        let expected = tests::domain_rules();
+        let plan = cascade_migration::repair::plan(&db.conn, &expected)
             .await
             .expect("plan");
         assert_eq!(plan.indexes.len(), 1);
-        migration::repair::apply(&db.conn, &plan)
+        cascade_migration::repair::apply(&db.conn, &plan)
             .await
             .expect("apply");
-        migration::repair::apply(&db.conn, &plan)
+        cascade_migration::repair::apply(&db.conn, &plan)
             .await
             .expect("apply twice");
         let (status, out) = cascade(&["--url", url, "audit"]).await;
@@ -177,7 +177,7 @@ async fn unenforced_fks_are_reported(
         let (status, out) = cascade(&["--url", url, "orphans"]).await;
         assert_eq!(status.expect("orphans"), Status::Clean, "{out}");
 
-        let declared = entity::declared_rules().expect("valid");
+        let declared = tests::domain_rules();
         let report = match dialect {
             Dialect::Postgres => {
                 db.conn
@@ -188,13 +188,15 @@ async fn unenforced_fks_are_reported(
                     )
                     .await
                     .expect("not valid");
-                service::audit::audit(&db.conn, &declared)
+                cascade_service::audit::audit(&db.conn, &declared)
                     .await
                     .expect("audit")
             }
             _ => {
                 let off = connect(url, Enforce::Off).await.expect("enforcement off");
-                service::audit::audit(&off, &declared).await.expect("audit")
+                cascade_service::audit::audit(&off, &declared)
+                    .await
+                    .expect("audit")
             }
         };
         assert!(report.drift.is_empty(), "{:?}", report.drift);

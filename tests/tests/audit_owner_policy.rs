@@ -6,15 +6,15 @@
 
 use std::collections::BTreeMap;
 
-use entity::rules::{Dialect, FkAction};
-use migration::repair::{self, DOWN_WARNING, RepairMigration};
-use migration::{MigrationTrait, SchemaManager, introspect};
+use cascade_cli::Status;
+use cascade_entity::rules::{Dialect, FkAction};
+use cascade_migration::repair::{self, DOWN_WARNING, RepairMigration};
+use cascade_migration::{MigrationTrait, SchemaManager, introspect};
+use cascade_service::expected::apply_policies;
+use cascade_service::policy::Policy;
 use rstest::rstest;
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde_json::Value;
-use service::cli::Status;
-use service::expected::apply_policies;
-use service::policy::Policy;
 use tests::{cascade, with_db};
 
 /// Per-user tables and whether their migration said `ON DELETE CASCADE` (else: bare, or RESTRICT).
@@ -259,9 +259,10 @@ async fn repair_refuses_when_orphans_would_fail_the_new_constraint(
     with_db(dialect, |db| async move {
         create_and_seed(&db.conn).await;
         {
-            let unenforced = service::connect::connect(&db.url, service::connect::Enforce::Off)
-                .await
-                .expect("enforcement off");
+            let unenforced =
+                cascade_service::connect::connect(&db.url, cascade_service::connect::Enforce::Off)
+                    .await
+                    .expect("enforcement off");
             run(
                 &unenforced,
                 "INSERT INTO post (id, user_id) VALUES (99, 42)",
@@ -342,9 +343,10 @@ async fn rebuild_preflight_covers_unchanged_fks_of_the_table(
         .await;
         run(&db.conn, "INSERT INTO users VALUES (1)").await;
         {
-            let unenforced = service::connect::connect(&db.url, service::connect::Enforce::Off)
-                .await
-                .expect("enforcement off");
+            let unenforced =
+                cascade_service::connect::connect(&db.url, cascade_service::connect::Enforce::Off)
+                    .await
+                    .expect("enforcement off");
             run(&unenforced, "INSERT INTO note VALUES (1, 1, 7)").await;
             unenforced.close().await.expect("close");
         }

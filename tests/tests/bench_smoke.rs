@@ -1,7 +1,7 @@
 //! `cascade bench` runs end to end on a small scale and its methods agree (a smoke test; the
 //! performance targets are measured with the command itself, never asserted here).
 
-use service::cli::Status;
+use cascade_cli::Status;
 use tests::cascade;
 
 #[tokio::test]

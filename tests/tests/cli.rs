@@ -1,10 +1,10 @@
 //! The `cascade` command line, run in-process: global options, exit statuses, JSON output, and
 //! bad input that must fail cleanly and change nothing.
 
-use entity::rules::Dialect;
+use cascade_cli::Status;
+use cascade_entity::rules::Dialect;
 use rstest::rstest;
 use serde_json::Value;
-use service::cli::Status;
 use tests::{cascade, dump_table, with_db};
 
 fn json(text: &str) -> Value {
@@ -58,8 +58,8 @@ async fn migrate_then_live_rules_match_declared(
         assert_eq!(status.expect("live rules"), Status::Clean);
         let live = json(&out);
         assert_eq!(live["source"], "live");
-        let graph: entity::RuleGraph = serde_json::from_value(live).expect("a RuleGraph");
-        let declared = entity::declared_rules().expect("valid");
+        let graph: cascade_entity::RuleGraph = serde_json::from_value(live).expect("a RuleGraph");
+        let declared = tests::domain_rules();
         assert_eq!(declared.diff(&graph, dialect), vec![]);
 
         let (status, out) = cascade(&["--url", url, "migrate", "down", "--json"]).await;
@@ -95,7 +95,7 @@ async fn seed_is_deterministic_and_refuses_non_empty_tables(
                     .sum();
                 assert!((250..=450).contains(&total), "about 300 rows, got {total}");
             }
-            let declared = entity::declared_rules().expect("valid");
+            let declared = tests::domain_rules();
             for table in declared.tables.keys() {
                 assert_eq!(
                     dump_table(&first.conn, table).await,
@@ -159,7 +159,7 @@ async fn demo_builds_and_reports_the_database() {
         assert_eq!(tables.len(), 24);
         for table in tables {
             let name = table["table"].as_str().expect("name");
-            let counted = service::counts::count_rows(&db.conn, name)
+            let counted = cascade_service::counts::count_rows(&db.conn, name)
                 .await
                 .expect("count");
             assert_eq!(table["rows"].as_u64(), Some(counted), "{name}");

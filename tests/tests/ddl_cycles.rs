@@ -3,9 +3,9 @@
 //! tables exist, except on SQLite, which does not check references at CREATE time), introspect
 //! back without drift, and `drop_schema` must remove everything.
 
-use entity::rules::{Dialect, EntityDecl, RuleGraph};
-use migration::ddl::{create_schema, drop_schema};
-use migration::introspect;
+use cascade_entity::rules::{Dialect, EntityDecl, RuleGraph};
+use cascade_migration::ddl::{create_schema, drop_schema};
+use cascade_migration::introspect;
 use rstest::rstest;
 use tests::with_db;
 

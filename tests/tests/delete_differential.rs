@@ -9,12 +9,12 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use entity::rules::Dialect;
+use cascade_entity::rules::Dialect;
+use cascade_service::delete::{Selection, verify_url};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use sea_orm::Condition;
 use sea_orm::sea_query::Expr;
-use service::delete::{Selection, verify};
 use tests::random_schema::random_case;
 use tests::{build_fixture, with_db};
 
@@ -54,12 +54,14 @@ fn differential(dialect: Dialect) {
                 let slot = &mut report;
                 async move {
                     build_fixture(&db, &case.ddl, &case.data).await;
-                    let graph = migration::introspect(&db.conn).await.expect("introspect");
+                    let graph = cascade_migration::introspect(&db.conn)
+                        .await
+                        .expect("introspect");
                     let selection = Selection::condition(
                         Condition::all().add(Expr::cust(case.predicate.clone())),
                     );
                     *slot = Some(
-                        verify(&db.url, &graph, &case.root, &selection)
+                        verify_url(&db.url, &graph, &case.root, &selection)
                             .await
                             .expect("verify"),
                     );
@@ -70,7 +72,7 @@ fn differential(dialect: Dialect) {
         });
         ran.fetch_add(1, Ordering::Relaxed);
         if report.abstained {
-            if let service::delete::Outcome::Refused { message, .. } = &report.orm {
+            if let cascade_service::delete::Outcome::Refused { message, .. } = &report.orm {
                 eprintln!("{dialect} seed {seed}: abstained: {message}");
             }
             abstained.fetch_add(1, Ordering::Relaxed);

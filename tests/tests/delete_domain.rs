@@ -2,31 +2,16 @@
 //! user gives DESIGN.md's behaviour table in both modes, the plan's counts are what the database
 //! itself deletes, and the verifier matches for root rows of every table.
 
-use entity::domain::{project, user, workflow};
-use entity::rules::{Dialect, FkAction};
-use migration::{Migrator, MigratorTrait};
+use cascade_entity::rules::{Dialect, FkAction};
+use cascade_service::delete::{DeleteMode, DeleteOptions, Selection, delete, plan, verify_url};
+use genai_factory::{project, user, workflow};
 use rstest::rstest;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DatabaseConnection};
-use service::delete::{DeleteMode, DeleteOptions, Selection, delete, plan, verify};
-use service::seed::{SeedOptions, seed};
 use tests::{TestDb, cascade, with_db};
 
-async fn seeded(db: &TestDb, scale: usize) -> entity::RuleGraph {
-    Migrator::up(&db.conn, None).await.expect("up");
-    let graph = entity::declared_rules().expect("valid");
-    seed(
-        &db.conn,
-        &graph,
-        SeedOptions {
-            scale,
-            seed: 11,
-            progress: false,
-        },
-    )
-    .await
-    .expect("seed");
-    graph
+async fn seeded(db: &TestDb, scale: usize) -> cascade_entity::RuleGraph {
+    tests::seed_domain(&db.conn, scale, 11).await
 }
 
 async fn count_where(db: &DatabaseConnection, table: &str, column: &str, value: &str) -> i64 {
@@ -51,10 +36,7 @@ async fn project_workflow_user_follow_the_design_table(
 ) {
     with_db(dialect, |db| async move {
         let graph = seeded(&db, 300).await;
-        let options = DeleteOptions {
-            mode,
-            dry_run: false,
-        };
+        let options = DeleteOptions::orm().mode(mode);
 
         // A workflow: schedules (and their labels) go, runs and sessions stay, unlinked.
         let wf = "workflow-0000001";
@@ -161,7 +143,7 @@ async fn verify_matches_for_every_table(
                     format!("\"{table}\"")
                 }
             ))));
-            let report = verify(&db.url, &graph, table, &selection)
+            let report = verify_url(&db.url, &graph, table, &selection)
                 .await
                 .expect("verify");
             assert!(report.matches, "{dialect} {table}: {report:#?}");
@@ -187,11 +169,7 @@ async fn cli_verify_and_delete_on_the_seeded_demo(
             "uid = 'project-0000001'",
         ])
         .await;
-        assert_eq!(
-            status.expect("verify"),
-            service::cli::Status::Clean,
-            "{out}"
-        );
+        assert_eq!(status.expect("verify"), cascade_cli::Status::Clean, "{out}");
         assert!(out.contains("MATCH"));
 
         let (status, out) = cascade(&[
@@ -206,11 +184,7 @@ async fn cli_verify_and_delete_on_the_seeded_demo(
             "--json",
         ])
         .await;
-        assert_eq!(
-            status.expect("delete"),
-            service::cli::Status::Clean,
-            "{out}"
-        );
+        assert_eq!(status.expect("delete"), cascade_cli::Status::Clean, "{out}");
         let report: serde_json::Value = serde_json::from_str(&out).expect("json");
         assert_eq!(report["deleted"]["project"], 1);
         assert_eq!(
@@ -305,7 +279,7 @@ async fn refused_delete_through_the_cli_exits_with_a_finding() {
         .await;
         for command in ["plan", "delete"] {
             let (status, out) = cascade(&["--url", &db.url, "--rules", "live", command, "--table", "p", "--where", "id = 1", "--json"]).await;
-            assert_eq!(status.expect(command), service::cli::Status::Finding, "{out}");
+            assert_eq!(status.expect(command), cascade_cli::Status::Finding, "{out}");
             let refusal: serde_json::Value = serde_json::from_str(&out).expect("json");
             assert_eq!(refusal["refused"]["kind"], "restrict");
             assert_eq!(refusal["refused"]["sample_keys"][0], "7");

@@ -3,11 +3,11 @@
 //! off) on identical data and compares outcome and every table. Each case also states the
 //! outcome expected per engine, so a case cannot pass by both sides being wrong the same way.
 
-use entity::rules::Dialect;
+use cascade_entity::rules::Dialect;
+use cascade_service::delete::{Outcome, RefusalKind, Selection, VerifyReport, verify_url};
 use rstest::rstest;
 use sea_orm::Condition;
 use sea_orm::sea_query::Expr;
-use service::delete::{Outcome, RefusalKind, Selection, VerifyReport, verify};
 use tests::{TestDb, build_fixture, with_db};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,9 +31,11 @@ fn strings(items: &[&str]) -> Vec<String> {
 
 async fn check(db: &TestDb, case: Case, expect: Expect) -> VerifyReport {
     build_fixture(db, &case.ddl, &case.data).await;
-    let graph = migration::introspect(&db.conn).await.expect("introspect");
+    let graph = cascade_migration::introspect(&db.conn)
+        .await
+        .expect("introspect");
     let selection = Selection::condition(Condition::all().add(Expr::cust(case.predicate)));
-    let report = verify(&db.url, &graph, case.table, &selection)
+    let report = verify_url(&db.url, &graph, case.table, &selection)
         .await
         .expect("verify");
     let dialect = db.dialect;
@@ -74,9 +76,11 @@ async fn check(db: &TestDb, case: Case, expect: Expect) -> VerifyReport {
 
 /// Runs the delete through the ORM executor and commits (the verifier rolls back).
 async fn delete_for_real(db: &TestDb, table: &str, predicate: &str) {
-    let graph = migration::introspect(&db.conn).await.expect("introspect");
+    let graph = cascade_migration::introspect(&db.conn)
+        .await
+        .expect("introspect");
     let selection = Selection::condition(Condition::all().add(Expr::cust(predicate.to_owned())));
-    service::delete::delete(&db.conn, &graph, table, &selection, Default::default())
+    cascade_service::delete::delete(&db.conn, &graph, table, &selection, Default::default())
         .await
         .expect("delete");
 }

@@ -4,24 +4,23 @@
 
 use std::collections::BTreeMap;
 
-use entity::rules::Dialect;
-use migration::{Migrator, MigratorTrait};
+use cascade_entity::rules::Dialect;
+use cascade_service::counts::count_rows;
+use cascade_service::docs::{markdown, regenerate_command, summaries};
 use rstest::rstest;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
 use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
-use service::counts::count_rows;
-use service::docs::{REGENERATE, markdown, summaries};
-use service::seed::{SeedOptions, seed};
 use tests::{cascade, with_db};
 
 #[test]
 fn committed_schema_doc_is_fresh() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/SCHEMA.md");
     let committed = std::fs::read_to_string(&path).expect("docs/SCHEMA.md is committed");
-    let generated = markdown(&entity::declared_rules().expect("valid"), "declared");
+    let generated = markdown(&tests::domain_rules(), "declared", "docs/SCHEMA.md");
     assert!(
         committed == generated,
-        "docs/SCHEMA.md is stale: run `{REGENERATE}`"
+        "docs/SCHEMA.md is stale: run `{}`",
+        regenerate_command("docs/SCHEMA.md")
     );
 }
 
@@ -45,7 +44,7 @@ async fn docs_command_writes_markdown_with_mermaid() {
 
 /// NULL counts of every FK column, keyed `table.column`.
 async fn null_counts(db: &impl ConnectionTrait) -> BTreeMap<String, u64> {
-    let graph = entity::declared_rules().expect("valid");
+    let graph = tests::domain_rules();
     let mut counts = BTreeMap::new();
     for (table, fk) in graph.foreign_keys() {
         for column in &fk.columns {
@@ -63,7 +62,7 @@ async fn null_counts(db: &impl ConnectionTrait) -> BTreeMap<String, u64> {
 }
 
 async fn row_counts(db: &impl ConnectionTrait) -> BTreeMap<String, u64> {
-    let graph = entity::declared_rules().expect("valid");
+    let graph = tests::domain_rules();
     let mut counts = BTreeMap::new();
     for name in graph.tables.keys() {
         counts.insert(name.clone(), count_rows(db, name).await.expect("count"));
@@ -73,7 +72,7 @@ async fn row_counts(db: &impl ConnectionTrait) -> BTreeMap<String, u64> {
 
 /// The row of `table` with the most rows pointing at it, so deleting it shows the most effects.
 async fn busiest_row(db: &DatabaseConnection, table: &str) -> Option<String> {
-    let graph = entity::declared_rules().expect("valid");
+    let graph = tests::domain_rules();
     let mut best: Option<(u64, String)> = None;
     let rows = db
         .query_all(
@@ -116,19 +115,7 @@ async fn documented_effects_match_the_native_cascade(
     #[values(Dialect::Sqlite, Dialect::Postgres, Dialect::MySql)] dialect: Dialect,
 ) {
     with_db(dialect, |db| async move {
-        Migrator::up(&db.conn, None).await.expect("up");
-        let graph = entity::declared_rules().expect("valid");
-        seed(
-            &db.conn,
-            &graph,
-            SeedOptions {
-                scale: 400,
-                seed: 3,
-                progress: false,
-            },
-        )
-        .await
-        .expect("seed");
+        let graph = tests::seed_domain(&db.conn, 400, 3).await;
         for summary in summaries(&graph) {
             let Some(uid) = busiest_row(&db.conn, &summary.table).await else {
                 continue;

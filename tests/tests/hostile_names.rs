@@ -3,11 +3,11 @@
 //! non-ASCII, on every dialect. Every command runs on it with `--rules live`; each must work on
 //! exactly those names, and a canary table proves no name ever became SQL.
 
-use entity::rules::Dialect;
+use cascade_cli::Status;
+use cascade_entity::rules::Dialect;
 use rstest::rstest;
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde_json::Value;
-use service::cli::Status;
 use tests::{cascade, with_db};
 
 const PARENT: &str = "Owner's \"Tbl\"";

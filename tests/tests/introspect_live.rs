@@ -2,8 +2,8 @@
 //! with its actions as stored, composite and self-referencing keys, unique keys, defaults, FK
 //! index coverage and each engine's FK ordering facts.
 
-use entity::rules::{Deferrable, Dialect, FkAction, ForeignKey, Table};
-use migration::introspect;
+use cascade_entity::rules::{Deferrable, Dialect, FkAction, ForeignKey, Table};
+use cascade_migration::introspect;
 use rstest::rstest;
 use sea_orm::ConnectionTrait;
 use tests::with_db;

@@ -2,12 +2,12 @@
 //! does not, on declared graphs and on live graphs of all three dialects; the shipped domain
 //! lints clean.
 
-use entity::rules::{Dialect, EntityDecl, FkAction, RuleGraph};
+use cascade_cli::Status;
+use cascade_entity::rules::{Dialect, EntityDecl, FkAction, RuleGraph};
+use cascade_service::lint::{Finding, LintConfig, Severity, lint};
+use cascade_service::policy::Policy;
 use rstest::rstest;
 use sea_orm::ConnectionTrait;
-use service::cli::Status;
-use service::lint::{Finding, LintConfig, Severity, lint};
-use service::policy::Policy;
 use tests::{cascade, with_db};
 
 fn config(dialects: &[Dialect], policies: &[&str]) -> LintConfig {
@@ -32,7 +32,7 @@ fn fired<'a>(findings: &'a [Finding], rule: &str) -> Vec<&'a Finding> {
 }
 
 fn domain() -> RuleGraph {
-    entity::declared_rules().expect("valid")
+    tests::domain_rules()
 }
 
 #[test]
@@ -71,7 +71,7 @@ async fn cli_lint_exit_status_follows_errors() {
     );
     // A malformed policy is a usage error (exit 2), caught before anything runs.
     use clap::Parser;
-    let usage = service::cli::Cli::try_parse_from(["cascade", "lint", "--policy", "owner=user"]);
+    let usage = cascade_cli::Cli::try_parse_from(["cascade", "lint", "--policy", "owner=user"]);
     let message = usage.expect_err("usage error").to_string();
     assert!(message.contains("missing `:ACTION`"), "{message}");
 }
@@ -314,7 +314,9 @@ async fn live_schemas_trigger_exactly_their_rules(
         for sql in bad_schema(dialect) {
             db.conn.execute_unprepared(&sql).await.expect(&sql);
         }
-        let graph = migration::introspect(&db.conn).await.expect("introspect");
+        let graph = cascade_migration::introspect(&db.conn)
+            .await
+            .expect("introspect");
         // Live: lint for this dialect, plus MariaDB's depth limit everywhere.
         let findings = lint(&graph, &config(&[dialect, Dialect::MySql], &[]));
         let mut expected = vec!["CL005", "CL006", "CL007"];
@@ -370,7 +372,9 @@ async fn live_schemas_trigger_exactly_their_rules(
         for sql in GOOD_SCHEMA {
             db.conn.execute_unprepared(sql).await.expect(sql);
         }
-        let graph = migration::introspect(&db.conn).await.expect("introspect");
+        let graph = cascade_migration::introspect(&db.conn)
+            .await
+            .expect("introspect");
         let findings = lint(&graph, &config(&Dialect::ALL, &[]));
         assert!(findings.is_empty(), "{dialect}: {findings:#?}");
         // And through the CLI, which lints a live database for its own dialect.

@@ -5,12 +5,12 @@
 //! reported unless `--include-restricted`), and a second scan finds zero. Named for SQLite in the
 //! incident; run on every backend because nothing in it is SQLite-specific.
 
-use entity::rules::Dialect;
+use cascade_cli::Status;
+use cascade_entity::rules::Dialect;
+use cascade_service::connect::{Enforce, connect};
 use rstest::rstest;
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde_json::Value;
-use service::cli::Status;
-use service::connect::{Enforce, connect};
 use tests::{cascade, dump_table, with_db};
 
 const SCHEMA: &[&str] = &[

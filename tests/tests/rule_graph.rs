@@ -1,7 +1,7 @@
 //! The RuleGraph built from declarations: the shipped domain matches DESIGN.md's table, and
 //! declarations no database could honour are refused with a clear error. No database needed.
 
-use entity::rules::{DeclarationError, Enforcement, EntityDecl, FkAction, RuleGraph};
+use cascade_entity::rules::{DeclarationError, Enforcement, EntityDecl, FkAction, RuleGraph};
 
 /// Test entities: a parent with a non-unique column, and children declaring various rules.
 mod parent {
@@ -111,7 +111,9 @@ fn errors_of(entities: &[EntityDecl]) -> Vec<DeclarationError> {
 
 #[test]
 fn domain_matches_the_design_table() {
-    let graph = entity::declared_rules().expect("the shipped declarations are valid");
+    let graph = genai_factory::registry()
+        .rules()
+        .expect("the shipped declarations are valid");
     let rule = |table: &str, column: &str| {
         let t = graph
             .table(table)
@@ -181,7 +183,7 @@ fn domain_matches_the_design_table() {
 
 #[test]
 fn dependency_order_puts_parents_first() {
-    let graph = entity::declared_rules().expect("valid");
+    let graph = tests::domain_rules();
     let order = graph.dependency_order();
     assert_eq!(order.len(), graph.tables.len());
     let position = |t: &str| order.iter().position(|o| *o == t).expect("placed");

@@ -2,8 +2,9 @@
 //! the declared RuleGraph (tables, columns, nullability, keys, FKs with actions, FK indexes), and
 //! `down` leaves an empty database.
 
-use entity::rules::{Dialect, Drift, Enforcement, FkAction};
-use migration::{Migrator, MigratorTrait, introspect};
+use cascade_entity::rules::{Dialect, Drift, Enforcement, FkAction};
+use cascade_migration::{MigratorTrait, introspect};
+use genai_factory::Migrator;
 use rstest::rstest;
 use tests::with_db;
 
@@ -14,7 +15,9 @@ async fn migrate_then_introspect_equals_declared(
 ) {
     with_db(dialect, |db| async move {
         Migrator::up(&db.conn, None).await.expect("migrate up");
-        let declared = entity::declared_rules().expect("declarations are valid");
+        let declared = genai_factory::registry()
+            .rules()
+            .expect("declarations are valid");
         let live = introspect(&db.conn).await.expect("introspect");
 
         let drift: Vec<Drift> = declared.diff(&live, dialect);
@@ -102,7 +105,7 @@ async fn migrate_is_idempotent_and_fresh_recreates(
                 .is_empty()
         );
         Migrator::fresh(&db.conn).await.expect("fresh");
-        let declared = entity::declared_rules().expect("valid");
+        let declared = tests::domain_rules();
         let live = introspect(&db.conn).await.expect("introspect");
         assert_eq!(declared.diff(&live, dialect), vec![]);
     })

@@ -95,6 +95,10 @@ fn table_of(entity: &EntityDecl) -> Table {
             kind: c.kind.clone(),
             nullable: c.nullable,
             default: c.default.clone(),
+            auto_increment: c.auto_increment,
+            unique: c.unique,
+            comment: c.comment.clone(),
+            extra: c.extra.clone(),
         })
         .collect();
     let unique_keys = entity
@@ -134,7 +138,7 @@ fn table_of(entity: &EntityDecl) -> Table {
         columns,
         primary_key: entity.primary_key.clone(),
         unique_keys,
-        indexes: Vec::new(),
+        indexes: entity.indexes.clone(),
         foreign_keys,
     }
 }

@@ -51,7 +51,7 @@ impl Dialect {
     /// the quote character inside the name, so no name can end the identifier early.
     ///
     /// ```
-    /// use entity::rules::Dialect;
+    /// use cascade_entity::rules::Dialect;
     /// assert_eq!(Dialect::Postgres.quote(r#"fk we"ird"#), r#""fk we""ird""#);
     /// assert_eq!(Dialect::MySql.quote("a`b"), "`a``b`");
     /// ```
@@ -82,6 +82,12 @@ impl Dialect {
     /// Whether the engine creates an index for an FK by itself (InnoDB does, the others never).
     pub fn indexes_foreign_keys(self) -> bool {
         matches!(self, Dialect::MySql)
+    }
+
+    /// Whether inserting explicit values into an auto-increment key leaves the key's sequence
+    /// behind them (PostgreSQL), so it must be moved past the largest key afterwards.
+    pub fn resets_sequences_after_explicit_keys(self) -> bool {
+        matches!(self, Dialect::Postgres)
     }
 
     /// Whether `ALTER TABLE ... ADD CONSTRAINT ... FOREIGN KEY` exists (SQLite needs a rebuild).

@@ -30,36 +30,147 @@ pub struct Table {
     pub foreign_keys: Vec<ForeignKey>,
 }
 
+/// One column: its type, nullability and default, and the column-level attributes SeaORM's own
+/// table derivation writes (auto-increment, UNIQUE, comment, extra SQL).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Column {
+    /// Column name as the database spells it.
     pub name: String,
+    /// The column's type.
     pub kind: ColumnKind,
+    /// Whether the column accepts NULL.
     pub nullable: bool,
+    /// The column default, if any.
     pub default: Option<ColumnDefault>,
+    /// The key column takes its value from the database when an insert leaves it out.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub auto_increment: bool,
+    /// A column-level `UNIQUE` (as declared; catalogs report unique keys in `unique_keys`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unique: bool,
+    /// The column comment, where the source has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// Extra column SQL a declaration carries verbatim (SeaORM's `extra`, e.g. a CHECK).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extra: Option<String>,
 }
 
-/// A portable classification of a column's type, enough to write DDL and to read it back.
+impl Column {
+    /// A column with no attributes beyond type, nullability and default.
+    pub fn new(
+        name: impl Into<String>,
+        kind: ColumnKind,
+        nullable: bool,
+        default: Option<ColumnDefault>,
+    ) -> Column {
+        Column {
+            name: name.into(),
+            kind,
+            nullable,
+            default,
+            auto_increment: false,
+            unique: false,
+            comment: None,
+            extra: None,
+        }
+    }
+}
+
+/// A column's type: a lossless mirror of sea-query's `ColumnType` (what SeaORM entities declare),
+/// so DDL derived from a graph is exactly SeaORM's, plus [`ColumnKind::Other`] for catalog
+/// spellings no declaration produces.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "type", content = "arg")]
+#[non_exhaustive]
 pub enum ColumnKind {
+    /// `CHAR(n)`.
+    Char(Option<u32>),
+    /// `VARCHAR(n)`; `None` is the backend's default length.
     String(Option<u32>),
+    /// `VARCHAR(MAX)`-like unbounded strings (sea-query's `StringLen::Max`).
+    StringMax,
     Text,
+    Blob,
+    TinyInteger,
+    SmallInteger,
     Integer,
     BigInteger,
+    TinyUnsigned,
+    SmallUnsigned,
+    Unsigned,
+    BigUnsigned,
+    /// Single precision (`f32`).
     Float,
+    /// Double precision (`f64`).
+    Double,
+    /// `DECIMAL(precision, scale)`.
+    Decimal(Option<(u32, u32)>),
+    Money(Option<(u32, u32)>),
+    /// Date and time without a time zone.
+    DateTime,
+    Timestamp,
+    /// Date and time with a time zone (`DateTimeUtc`, `timestamptz`).
+    TimestampWithTimeZone,
+    Time,
+    Date,
+    Year,
+    Binary(u32),
+    VarBinary(Option<u32>),
+    Bit(Option<u32>),
+    VarBit(u32),
     Boolean,
     Json,
-    Timestamp,
-    /// Anything else, spelled as the source spelled it.
+    JsonBinary,
+    Uuid,
+    /// A database enum type (PostgreSQL `CREATE TYPE`, MariaDB `ENUM(...)`).
+    Enum {
+        name: String,
+        variants: Vec<String>,
+    },
+    Array(Box<ColumnKind>),
+    Vector(Option<u32>),
+    Cidr,
+    Inet,
+    MacAddr,
+    LTree,
+    /// Anything else, spelled as the source spelled it (a catalog type, a custom SQL type).
     Other(String),
+}
+
+impl ColumnKind {
+    /// Whether values of this kind are integers (keys of this kind can be numbered).
+    pub fn is_integer(&self) -> bool {
+        matches!(
+            self,
+            ColumnKind::TinyInteger
+                | ColumnKind::SmallInteger
+                | ColumnKind::Integer
+                | ColumnKind::BigInteger
+                | ColumnKind::TinyUnsigned
+                | ColumnKind::SmallUnsigned
+                | ColumnKind::Unsigned
+                | ColumnKind::BigUnsigned
+        )
+    }
+
+    /// Whether values of this kind are character strings.
+    pub fn is_text(&self) -> bool {
+        matches!(
+            self,
+            ColumnKind::Char(_) | ColumnKind::String(_) | ColumnKind::StringMax | ColumnKind::Text
+        )
+    }
 }
 
 /// A column default: literal values from declarations, raw SQL text from a catalog.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "type", content = "value")]
+#[non_exhaustive]
 pub enum ColumnDefault {
     Bool(bool),
     Int(i64),
+    Float(f64),
     Text(String),
     /// An expression (or a catalog's spelling of a default) kept verbatim.
     Sql(String),

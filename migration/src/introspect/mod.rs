@@ -9,7 +9,7 @@ mod mysql;
 mod postgres;
 mod sqlite;
 
-use entity::rules::{ColumnKind, Dialect, FkAction, RuleGraph, Table};
+use cascade_entity::rules::{ColumnKind, Dialect, FkAction, RuleGraph, Table};
 use sea_orm::{ConnectionTrait, DbErr, QueryResult, Statement, TryGetable, Value};
 use thiserror::Error;
 
@@ -68,40 +68,102 @@ pub(crate) fn name_list(json: &str) -> Result<Vec<String>, IntrospectError> {
         .map_err(|e| IntrospectError::Catalog(format!("bad name list `{json}`: {e}")))
 }
 
-/// Classifies a catalog type spelling (`varchar(64)`, `character varying(64)`, `tinyint(1)`,
-/// `json_text`, ...) into the portable kind the RuleGraph keeps.
+/// Classifies a catalog type spelling (`character varying(64)`, `int(11) unsigned`,
+/// `tinyint(1)`, `timestamp with time zone`, sea-query's SQLite spellings such as `json_text`)
+/// into the graph's mirror of sea-query's types; anything unknown is kept verbatim.
 pub(crate) fn column_kind(spelling: &str) -> ColumnKind {
     let lower = spelling.trim().to_ascii_lowercase();
-    let (base, arg) = match lower.split_once('(') {
-        Some((base, rest)) => (
-            base.trim().to_owned(),
-            rest.trim_end_matches(')').trim().parse::<u32>().ok(),
-        ),
-        None => (lower.clone(), None),
+    let unsigned = lower.ends_with(" unsigned");
+    let lower = lower.trim_end_matches(" unsigned").trim().to_owned();
+    let (base, args) = match lower.split_once('(') {
+        Some((base, rest)) => {
+            let inside = rest.split(')').next().unwrap_or_default();
+            let args: Vec<u32> = inside
+                .split(',')
+                .filter_map(|a| a.trim().parse::<u32>().ok())
+                .collect();
+            (base.trim().to_owned(), args)
+        }
+        None => (lower.clone(), Vec::new()),
+    };
+    let first = args.first().copied();
+    let pair = match args.as_slice() {
+        [p, s] => Some((*p, *s)),
+        [p] => Some((*p, 0)),
+        _ => None,
+    };
+    let integer = |signed: ColumnKind, unsigned_kind: ColumnKind| {
+        if unsigned { unsigned_kind } else { signed }
     };
     match base.as_str() {
-        "varchar" | "character varying" | "char" | "character" | "nvarchar" => {
-            ColumnKind::String(arg)
-        }
-        "text" | "mediumtext" | "longtext" | "tinytext" => ColumnKind::Text,
-        "tinyint" if arg == Some(1) => ColumnKind::Boolean,
+        "varchar" | "character varying" | "nvarchar" | "varchar2" => ColumnKind::String(first),
+        "char" | "character" | "bpchar" | "nchar" => ColumnKind::Char(first),
+        "text" | "mediumtext" | "longtext" | "tinytext" | "clob" => ColumnKind::Text,
+        "blob" | "bytea" | "longblob" | "mediumblob" | "tinyblob" => ColumnKind::Blob,
+        "binary" => ColumnKind::Binary(first.unwrap_or(1)),
+        "varbinary" => ColumnKind::VarBinary(first),
         "boolean" | "bool" => ColumnKind::Boolean,
-        "integer" | "int" | "int4" | "smallint" | "int2" | "tinyint" | "mediumint" => {
-            ColumnKind::Integer
+        "tinyint" if first == Some(1) && !unsigned => ColumnKind::Boolean,
+        "tinyint" => integer(ColumnKind::TinyInteger, ColumnKind::TinyUnsigned),
+        "smallint" | "int2" => integer(ColumnKind::SmallInteger, ColumnKind::SmallUnsigned),
+        "integer" | "int" | "int4" | "mediumint" => {
+            integer(ColumnKind::Integer, ColumnKind::Unsigned)
         }
-        "bigint" | "int8" => ColumnKind::BigInteger,
-        "real" | "double" | "double precision" | "float" | "float4" | "float8" => ColumnKind::Float,
-        "json" | "jsonb" | "json_text" => ColumnKind::Json,
-        "datetime"
-        | "datetime_text"
-        | "timestamp"
-        | "timestamp without time zone"
-        | "timestamp with time zone"
-        | "timestamptz"
-        | "timestamp_text"
-        | "timestamp_with_timezone_text" => ColumnKind::Timestamp,
+        "bigint" | "int8" => integer(ColumnKind::BigInteger, ColumnKind::BigUnsigned),
+        "real" | "float4" | "float" => ColumnKind::Float,
+        "double" | "double precision" | "float8" => ColumnKind::Double,
+        "decimal" | "numeric" => ColumnKind::Decimal(pair),
+        "money" => ColumnKind::Money(pair),
+        "json" | "json_text" => ColumnKind::Json,
+        "jsonb" | "jsonb_text" => ColumnKind::JsonBinary,
+        "datetime" | "datetime_text" | "timestamp without time zone" | "timestamp_text" => {
+            ColumnKind::DateTime
+        }
+        "timestamp" => ColumnKind::Timestamp,
+        "timestamp with time zone" | "timestamptz" | "timestamp_with_timezone_text" => {
+            ColumnKind::TimestampWithTimeZone
+        }
+        "date" | "date_text" => ColumnKind::Date,
+        "time" | "time without time zone" | "time_text" => ColumnKind::Time,
+        "year" => ColumnKind::Year,
+        "uuid" | "uuid_text" => ColumnKind::Uuid,
+        "enum" => ColumnKind::Enum {
+            name: String::new(),
+            variants: enum_variants(spelling),
+        },
+        "inet" => ColumnKind::Inet,
+        "cidr" => ColumnKind::Cidr,
+        "macaddr" => ColumnKind::MacAddr,
         _ => ColumnKind::Other(spelling.to_owned()),
     }
+}
+
+/// The quoted values of a MariaDB `enum('a','b')` spelling, quotes undoubled.
+fn enum_variants(spelling: &str) -> Vec<String> {
+    let inside = spelling
+        .split_once('(')
+        .map(|(_, rest)| rest.trim_end().trim_end_matches(')'))
+        .unwrap_or_default();
+    let mut variants = Vec::new();
+    let mut current = String::new();
+    let mut quoted = false;
+    let mut chars = inside.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('\'', true) if chars.peek() == Some(&'\'') => {
+                current.push('\'');
+                chars.next();
+            }
+            ('\'', true) => {
+                quoted = false;
+                variants.push(std::mem::take(&mut current));
+            }
+            ('\'', false) => quoted = true,
+            (c, true) => current.push(c),
+            _ => {}
+        }
+    }
+    variants
 }
 
 /// Position of each FK among `table`'s FKs when ordered by `key` (used for creation ranks).

@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use entity::rules::{
+use cascade_entity::rules::{
     Column, ColumnDefault, ColumnKind, Deferrable, Enforcement, ForeignKey, Index, Table,
 };
 use sea_orm::ConnectionTrait;
@@ -23,7 +23,7 @@ ORDER BY TABLE_NAME";
 const COLUMNS: &str = "
 SELECT CAST(TABLE_NAME AS CHAR) AS table_name, CAST(COLUMN_NAME AS CHAR) AS column_name,
        CAST(COLUMN_TYPE AS CHAR) AS column_type, CAST(IS_NULLABLE AS CHAR) AS is_nullable,
-       CAST(COLUMN_DEFAULT AS CHAR) AS column_default
+       CAST(COLUMN_DEFAULT AS CHAR) AS column_default, CAST(EXTRA AS CHAR) AS extra
 FROM information_schema.COLUMNS
 WHERE TABLE_SCHEMA = DATABASE()
 ORDER BY TABLE_NAME, ORDINAL_POSITION";
@@ -80,18 +80,23 @@ pub(super) async fn tables(db: &impl ConnectionTrait) -> Result<Vec<Table>, Intr
             .iter()
             .any(|(t, c)| *t == table_name && *c == name);
         let default: Option<String> = get(&row, "column_default")?;
-        table.columns.push(Column {
-            kind: if is_json {
-                ColumnKind::Json
-            } else {
-                column_kind(&get::<String>(&row, "column_type")?)
-            },
-            nullable: get::<String>(&row, "is_nullable")? == "YES",
-            default: default
+        let kind = if is_json {
+            ColumnKind::Json
+        } else {
+            column_kind(&get::<String>(&row, "column_type")?)
+        };
+        let mut column = Column::new(
+            name,
+            kind,
+            get::<String>(&row, "is_nullable")? == "YES",
+            default
                 .filter(|d| !d.eq_ignore_ascii_case("null"))
                 .map(ColumnDefault::Sql),
-            name,
-        });
+        );
+        column.auto_increment = get::<String>(&row, "extra")?
+            .to_ascii_lowercase()
+            .contains("auto_increment");
+        table.columns.push(column);
     }
     read_foreign_keys(db, &mut tables).await?;
     read_indexes(db, &mut tables).await?;

@@ -7,7 +7,9 @@
 
 use std::collections::BTreeMap;
 
-use entity::rules::{Column, ColumnDefault, Deferrable, Enforcement, ForeignKey, Index, Table};
+use cascade_entity::rules::{
+    Column, ColumnDefault, Deferrable, Enforcement, ForeignKey, Index, Table,
+};
 use sea_orm::ConnectionTrait;
 
 use super::{IntrospectError, action, column_kind, get, name_list, rank_by, rows};
@@ -21,7 +23,9 @@ ORDER BY 1";
 const COLUMNS: &str = "
 SELECT c.relname::text AS table_name, a.attname::text AS column_name,
        format_type(a.atttypid, a.atttypmod) AS type_name, a.attnotnull AS not_null,
-       pg_get_expr(d.adbin, d.adrelid) AS default_sql
+       pg_get_expr(d.adbin, d.adrelid) AS default_sql,
+       (a.attidentity <> '' OR coalesce(pg_get_expr(d.adbin, d.adrelid), '') LIKE 'nextval(%')
+           AS auto_increment
 FROM pg_attribute a
 JOIN pg_class c ON c.oid = a.attrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -76,12 +80,18 @@ pub(super) async fn tables(db: &impl ConnectionTrait) -> Result<Vec<Table>, Intr
         let Some(table) = tables.get_mut(&get::<String>(&row, "table_name")?) else {
             continue;
         };
-        table.columns.push(Column {
-            name: get(&row, "column_name")?,
-            kind: column_kind(&get::<String>(&row, "type_name")?),
-            nullable: !get::<bool>(&row, "not_null")?,
-            default: get::<Option<String>>(&row, "default_sql")?.map(ColumnDefault::Sql),
-        });
+        let auto_increment: bool = get(&row, "auto_increment")?;
+        let mut column = Column::new(
+            get::<String>(&row, "column_name")?,
+            column_kind(&get::<String>(&row, "type_name")?),
+            !get::<bool>(&row, "not_null")?,
+            // A sequence default is how PostgreSQL spells auto-increment, not a default.
+            get::<Option<String>>(&row, "default_sql")?
+                .filter(|_| !auto_increment)
+                .map(ColumnDefault::Sql),
+        );
+        column.auto_increment = auto_increment;
+        table.columns.push(column);
     }
     let mut fk_oids: BTreeMap<String, Vec<i64>> = BTreeMap::new();
     for row in rows(db, CONSTRAINTS, vec![]).await? {
@@ -150,7 +160,7 @@ pub(super) async fn tables(db: &impl ConnectionTrait) -> Result<Vec<Table>, Intr
 }
 
 /// `pg_constraint.confdeltype` / `confupdtype` codes.
-fn action_code(code: &str) -> Result<entity::rules::FkAction, IntrospectError> {
+fn action_code(code: &str) -> Result<cascade_entity::rules::FkAction, IntrospectError> {
     action(match code {
         "a" => "NO ACTION",
         "r" => "RESTRICT",

@@ -4,7 +4,9 @@
 //! newest first (id 0 is the last declared); the creation rank reverses that, so rank 0 is the
 //! first declared. An FK whose parent columns are omitted references the parent's primary key.
 
-use entity::rules::{Column, ColumnDefault, Deferrable, Enforcement, ForeignKey, Index, Table};
+use cascade_entity::rules::{
+    Column, ColumnDefault, Deferrable, Enforcement, ForeignKey, Index, Table,
+};
 use sea_orm::ConnectionTrait;
 
 use super::{IntrospectError, action, column_kind, get, rows};
@@ -44,18 +46,25 @@ async fn table(db: &impl ConnectionTrait, name: String) -> Result<Table, Introsp
         }
         let not_null: i64 = get(&row, "not_null")?;
         let default: Option<String> = get(&row, "dflt_value")?;
-        columns.push(Column {
-            name: column,
-            kind: column_kind(&get::<String>(&row, "type")?),
-            // SQLite lets a non-INTEGER primary key hold NULL unless declared NOT NULL; report
-            // what is declared.
-            nullable: not_null == 0,
-            default: default
+        let declared_type: String = get(&row, "type")?;
+        // SQLite lets a non-INTEGER primary key hold NULL unless declared NOT NULL; report
+        // what is declared.
+        let mut column = Column::new(
+            column,
+            column_kind(&declared_type),
+            not_null == 0,
+            default
                 .filter(|d| !d.eq_ignore_ascii_case("null"))
                 .map(ColumnDefault::Sql),
-        });
+        );
+        // `INTEGER PRIMARY KEY` (exactly that spelling) is the rowid: the engine assigns it.
+        column.auto_increment = pk > 0 && declared_type.eq_ignore_ascii_case("integer");
+        columns.push(column);
     }
     primary_key.sort();
+    if primary_key.len() > 1 {
+        columns.iter_mut().for_each(|c| c.auto_increment = false);
+    }
 
     let mut unique_keys = Vec::new();
     let mut indexes = Vec::new();

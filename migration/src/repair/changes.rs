@@ -5,7 +5,7 @@
 //! Only tables present on both sides are considered: creating or dropping tables and columns is
 //! a schema migration's job, not a constraint repair's.
 
-use entity::rules::{
+use cascade_entity::rules::{
     Dialect, Enforcement, ForeignKey, RuleGraph, Table, fk_constraint_name, fk_index_name,
 };
 use serde::Serialize;

@@ -8,13 +8,13 @@
 
 mod changes;
 mod migration_step;
-mod mysql;
-mod postgres;
+pub(crate) mod mysql;
+pub(crate) mod postgres;
 mod run;
 mod sql;
 mod sqlite;
 
-use entity::rules::{Dialect, Drift, RuleGraph};
+use cascade_entity::rules::{Dialect, Drift, RuleGraph};
 use sea_orm::{ConnectionTrait, DbErr};
 use serde::Serialize;
 use thiserror::Error;
@@ -207,8 +207,8 @@ fn checked_by_repair<'a>(
     live: &'a RuleGraph,
     changes: &'a [FkChange],
     dialect: Dialect,
-) -> Vec<(&'a str, &'a entity::rules::ForeignKey)> {
-    let mut checked: Vec<(&str, &entity::rules::ForeignKey)> = changes
+) -> Vec<(&'a str, &'a cascade_entity::rules::ForeignKey)> {
+    let mut checked: Vec<(&str, &cascade_entity::rules::ForeignKey)> = changes
         .iter()
         .filter_map(|c| c.after.as_ref().map(|fk| (c.table.as_str(), fk)))
         .collect();
@@ -224,13 +224,26 @@ fn checked_by_repair<'a>(
                 let listed = checked
                     .iter()
                     .any(|(t, f)| *t == table.name && f.same_reference(fk));
-                if fk.enforcement == entity::rules::Enforcement::Database && !changed && !listed {
+                if fk.enforcement == cascade_entity::rules::Enforcement::Database
+                    && !changed
+                    && !listed
+                {
                     checked.push((table.name.as_str(), fk));
                 }
             }
         }
     }
     checked
+}
+
+/// The statements that apply `changes` (FKs of existing tables) on PostgreSQL or MariaDB, as the
+/// repair writes them; SQLite needs a table rebuild instead and gets an empty script.
+pub(crate) fn fk_script(dialect: Dialect, changes: &[FkChange]) -> Result<Script, RepairError> {
+    Ok(match dialect {
+        Dialect::Postgres => postgres::scripts(changes, &[])?.0,
+        Dialect::MySql => mysql::scripts(changes, &[])?.0,
+        Dialect::Sqlite => Script::default(),
+    })
 }
 
 /// Applies `plan.up`, refusing before any change when the pre-flight found orphans.

@@ -5,7 +5,7 @@
 //! rule), and a re-run of `repair` recomputes from the catalog and finishes the job. The index
 //! InnoDB created for a dropped FK stays and serves the re-added one.
 
-use entity::rules::{Dialect, ForeignKey};
+use cascade_entity::rules::{Dialect, ForeignKey};
 
 use super::sql::{add_foreign_key, constraint_names, ident};
 use super::{FkChange, IndexChange, RepairError, Script, Step};

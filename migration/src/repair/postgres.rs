@@ -5,7 +5,7 @@
 //! unexpected; should one still fail, the constraint stays `NOT VALID`, which `audit` reports and
 //! a re-run of the script finishes. Applying the script twice ends in the same state.
 
-use entity::rules::{Dialect, ForeignKey};
+use cascade_entity::rules::{Dialect, ForeignKey};
 
 use super::sql::{add_foreign_key, constraint_names, create_index, drop_index, ident};
 use super::{FkChange, IndexChange, RepairError, Script, Step};

@@ -2,7 +2,7 @@
 //! the backend's own rules, `ALTER TABLE ... ADD CONSTRAINT ... FOREIGN KEY`, and FK index
 //! create/drop. Nothing here pastes an unquoted name.
 
-use entity::rules::{Deferrable, Dialect, ForeignKey, Table};
+use cascade_entity::rules::{Deferrable, Dialect, ForeignKey, Table};
 use sea_orm::sea_query::{Alias, Index as IndexBuilder};
 
 use super::IndexChange;

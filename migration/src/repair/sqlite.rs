@@ -12,7 +12,7 @@
 
 use std::collections::BTreeMap;
 
-use entity::rules::{ColumnKind, Dialect, RuleGraph, Table};
+use cascade_entity::rules::{ColumnKind, Dialect, RuleGraph, Table};
 use sea_orm::sea_query::{Alias, Query, Table as TableBuilder};
 use sea_orm::{ConnectionTrait, DbErr};
 
@@ -157,7 +157,7 @@ fn rebuild(target: &Table, captured: &CapturedTable) -> Vec<Step> {
     for fk in target
         .foreign_keys
         .iter()
-        .filter(|fk| fk.enforcement == entity::rules::Enforcement::Database)
+        .filter(|fk| fk.enforcement == cascade_entity::rules::Enforcement::Database)
     {
         create.foreign_key(&mut ddl::foreign_key(&definition, fk, D));
     }

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use entity::RuleGraph;
+use cascade_entity::RuleGraph;
 use sea_orm::{ConnectionTrait, DbErr, Statement};
 
 /// Table name -> its checksum values, rendered as text.
@@ -15,7 +15,7 @@ pub(crate) async fn checksum(
     graph: &RuleGraph,
 ) -> Result<Checksum, DbErr> {
     let backend = db.get_database_backend();
-    let quote = |name: &str| entity::rules::Dialect::from(backend).quote(name);
+    let quote = |name: &str| cascade_entity::rules::Dialect::from(backend).quote(name);
     let text = if backend == sea_orm::DbBackend::MySql {
         "CHAR"
     } else {

@@ -9,36 +9,56 @@
 mod measure;
 mod naive;
 mod scratch;
-pub mod workload;
 
 use std::time::Instant;
 
-use entity::RuleGraph;
-use entity::rules::Dialect;
-use sea_orm::sea_query::Value;
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, Statement, TransactionTrait};
+use std::sync::Arc;
+
+use cascade_entity::RuleGraph;
+use cascade_entity::rules::Dialect;
+use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait, Query, Value};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, TransactionTrait};
 use serde::Serialize;
 use thiserror::Error;
 
 use crate::connect::{Enforce, connect};
 use crate::delete::{DeleteError, DeleteMode, DeleteOptions, Selection, delete, plan};
+use crate::fixtures::{FixtureError, Fixtures, RowRef};
 use measure::{Checksum, checksum, peak_rss_bytes, reset_peak_rss, rss_bytes};
 use scratch::Scratch;
-pub use workload::Workload;
 
+/// A benchmark workload an app defines: the rows to load, and the row whose delete is timed.
+pub trait Workload: Send + Sync {
+    /// A short name (`w1`), as `--workload` selects it.
+    fn name(&self) -> &str;
+    /// What it measures, one line.
+    fn describe(&self) -> &str;
+    /// The rows for about `scale` affected rows, deterministic for `seed`, and the root row.
+    fn build(&self, graph: &RuleGraph, scale: usize, seed: u64) -> Result<Prepared, FixtureError>;
+}
+
+/// A built workload.
 #[derive(Debug, Clone)]
+pub struct Prepared {
+    pub fixtures: Fixtures,
+    /// The row whose delete is timed.
+    pub root: RowRef,
+}
+
+/// What `cascade bench` runs.
+#[derive(Clone)]
 pub struct BenchOptions {
     /// About how many rows the deleted subtree (W1) or the user's rows (W2) hold.
     pub scale: usize,
     pub backend: Dialect,
-    pub workloads: Vec<Workload>,
+    pub workloads: Vec<Arc<dyn Workload>>,
     /// Runs per method; the median is reported.
     pub repeats: usize,
     /// A database to use instead of a scratch one (it is reset for every run).
     pub url: Option<String>,
     /// Statement budget of the naive method before it stops and is extrapolated.
     pub naive_cap: u64,
-    pub progress: bool,
+    pub progress: Arc<dyn crate::progress::Progress>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -51,10 +71,23 @@ pub enum Method {
     Plan,
 }
 
+impl std::fmt::Debug for BenchOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BenchOptions")
+            .field("scale", &self.scale)
+            .field("backend", &self.backend)
+            .field(
+                "workloads",
+                &self.workloads.iter().map(|w| w.name()).collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct BenchResult {
     pub backend: Dialect,
-    pub workload: Workload,
+    pub workload: String,
     pub scale: usize,
     pub method: Method,
     pub median_s: f64,
@@ -87,6 +120,8 @@ pub enum BenchError {
     Connect(#[from] crate::connect::ConnectError),
     #[error("bench setup: {0}")]
     Setup(String),
+    #[error(transparent)]
+    Fixture(#[from] FixtureError),
 }
 
 /// One timed run of one method.
@@ -99,17 +134,20 @@ struct Run {
     checksum: Option<Checksum>,
 }
 
-pub async fn run(options: &BenchOptions) -> Result<BenchReport, BenchError> {
-    let graph = entity::declared_rules().map_err(|e| BenchError::Setup(e.to_string()))?;
+/// Runs every workload of `options` over `graph` (the app's declared rules).
+pub async fn run(graph: &RuleGraph, options: &BenchOptions) -> Result<BenchReport, BenchError> {
+    let graph = graph.clone();
     let mut report = BenchReport {
         tables_identical: true,
         results: Vec::new(),
         mismatches: Vec::new(),
     };
-    for &workload in &options.workloads {
-        let built = workload::build(workload, options.scale, 7);
+    for workload in &options.workloads {
+        let built = workload.build(&graph, options.scale, 7)?;
+        let table = built.root.table.clone();
+        let key = built.fixtures.key_of(&graph, &built.root)?;
         let scratch = Scratch::prepare(options, &graph, &built.fixtures).await?;
-        let selection = Selection::keys([vec![Value::from(built.uid.clone())]]);
+        let selection = Selection::keys([key.clone()]);
         let mut runs: Vec<(Method, Vec<Run>)> = Vec::new();
         for method in [Method::Db, Method::Orm, Method::Plan, Method::Naive] {
             let repeats = if method == Method::Naive {
@@ -125,8 +163,8 @@ pub async fn run(options: &BenchOptions) -> Result<BenchReport, BenchError> {
                     &db,
                     &graph,
                     method,
-                    built.table,
-                    &built.uid,
+                    &table,
+                    &key,
                     &selection,
                     options.naive_cap,
                 )
@@ -140,14 +178,14 @@ pub async fn run(options: &BenchOptions) -> Result<BenchReport, BenchError> {
         let rows_affected = {
             let url = scratch.fresh_copy(&graph, &built.fixtures).await?;
             let db = connect(&url, Enforce::On).await?;
-            let effect = plan(&db, &graph, built.table, &selection, DeleteMode::Orm).await?;
+            let effect = plan(&db, &graph, &table, &selection, DeleteMode::Orm).await?;
             db.close().await?;
             scratch.discard(&url).await?;
             effect.total_deleted() + effect.updated.iter().map(|u| u.rows).sum::<u64>()
         };
         scratch.finish().await?;
-        compare(&runs, workload, &mut report);
-        summarise(options, workload, &runs, rows_affected, &mut report);
+        compare(&runs, workload.name(), &mut report);
+        summarise(options, workload.name(), &runs, rows_affected, &mut report);
     }
     Ok(report)
 }
@@ -157,7 +195,7 @@ async fn time_method(
     graph: &RuleGraph,
     method: Method,
     table: &str,
-    uid: &str,
+    key: &[Value],
     selection: &Selection,
     naive_cap: u64,
 ) -> Result<Run, BenchError> {
@@ -167,22 +205,21 @@ async fn time_method(
     let (statements, completed_rows) = match method {
         Method::Db => {
             let txn = db.begin().await?;
-            let dialect = Dialect::from(db.get_database_backend());
-            let placeholder = match dialect {
-                Dialect::Postgres => "$1",
-                _ => "?",
-            };
-            let sql = format!(
-                "DELETE FROM {} WHERE {} = {placeholder}",
-                dialect.quote(table),
-                dialect.quote("uid")
-            );
-            txn.execute_raw(Statement::from_sql_and_values(
-                db.get_database_backend(),
-                sql,
-                [uid.into()],
-            ))
-            .await?;
+            let key_columns = graph
+                .table(table)
+                .map(|t| t.primary_key.clone())
+                .unwrap_or_default();
+            let condition = key_columns
+                .iter()
+                .zip(key)
+                .fold(Condition::all(), |all, (column, value)| {
+                    all.add(Expr::col(Alias::new(column)).eq(value.clone()))
+                });
+            let statement = Query::delete()
+                .from_table(Alias::new(table))
+                .cond_where(condition)
+                .to_owned();
+            txn.execute(&statement).await?;
             txn.commit().await?;
             (1, None)
         }
@@ -195,7 +232,7 @@ async fn time_method(
             (0, None)
         }
         Method::Naive => {
-            let run = naive::naive_delete(db, graph, table, uid, naive_cap).await?;
+            let run = naive::naive_delete(db, graph, table, key, naive_cap).await?;
             (run.statements, (!run.completed).then_some(run.rows))
         }
     };
@@ -219,7 +256,7 @@ async fn time_method(
 }
 
 /// Every method that changed the database must leave the same tables as `db`.
-fn compare(runs: &[(Method, Vec<Run>)], workload: Workload, report: &mut BenchReport) {
+fn compare(runs: &[(Method, Vec<Run>)], workload: &str, report: &mut BenchReport) {
     let reference = runs
         .iter()
         .find(|(m, _)| *m == Method::Db)
@@ -233,7 +270,7 @@ fn compare(runs: &[(Method, Vec<Run>)], workload: Workload, report: &mut BenchRe
                 if sums.get(table) != Some(values) {
                     report.tables_identical = false;
                     report.mismatches.push(format!(
-                        "{workload:?}: `{table}` differs between db and {method:?}"
+                        "{workload}: `{table}` differs between db and {method:?}"
                     ));
                 }
             }
@@ -248,7 +285,7 @@ fn median(mut values: Vec<f64>) -> f64 {
 
 fn summarise(
     options: &BenchOptions,
-    workload: Workload,
+    workload: &str,
     runs: &[(Method, Vec<Run>)],
     rows_affected: u64,
     report: &mut BenchReport,
@@ -267,7 +304,7 @@ fn summarise(
         let median_s = median(method_runs.iter().map(seconds).collect());
         report.results.push(BenchResult {
             backend: options.backend,
-            workload,
+            workload: workload.to_owned(),
             scale: options.scale,
             method: *method,
             median_s,

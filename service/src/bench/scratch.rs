@@ -4,14 +4,14 @@
 
 use std::path::PathBuf;
 
-use entity::RuleGraph;
-use entity::rules::Dialect;
-use migration::{Migrator, MigratorTrait};
+use cascade_entity::RuleGraph;
+use cascade_entity::rules::Dialect;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 
 use super::{BenchError, BenchOptions};
 use crate::connect::{Enforce, connect};
-use crate::seed::{Fixtures, load};
+use crate::fixtures::{Fixtures, InsertOptions, insert};
+use crate::progress::Progress;
 
 const POSTGRES_ADMIN: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 const MYSQL_ADMIN: &str = "mysql://root@127.0.0.1:3306/test";
@@ -29,11 +29,11 @@ pub(crate) enum Scratch {
         prefix: String,
         template: Option<String>,
         counter: std::sync::atomic::AtomicU32,
-        progress: bool,
+        progress: std::sync::Arc<dyn Progress>,
     },
     Given {
         url: String,
-        progress: bool,
+        progress: std::sync::Arc<dyn Progress>,
     },
 }
 
@@ -58,11 +58,21 @@ async fn migrate_and_load(
     url: &str,
     graph: &RuleGraph,
     fixtures: &Fixtures,
-    progress: bool,
+    progress: &std::sync::Arc<dyn Progress>,
 ) -> Result<(), BenchError> {
     let db = connect(url, Enforce::On).await?;
-    Migrator::fresh(&db).await?;
-    load(&db, graph, &fixtures.0, 7, progress).await?;
+    let dialect = Dialect::from(db.get_database_backend());
+    for step in cascade_migration::ddl::drop_schema(graph, dialect)
+        .iter()
+        .chain(&cascade_migration::ddl::create_schema(graph, dialect))
+    {
+        step.apply(&db).await?;
+    }
+    let options = InsertOptions {
+        seed: 7,
+        progress: progress.as_ref(),
+    };
+    insert(&db, graph, fixtures, &options).await?;
     db.close().await?;
     Ok(())
 }
@@ -76,7 +86,7 @@ impl Scratch {
         if let Some(url) = &options.url {
             // Every run resets this database: refuse one that holds anything else.
             let db = connect(url, Enforce::On).await?;
-            let live = migration::introspect(&db)
+            let live = cascade_migration::introspect(&db)
                 .await
                 .map_err(|e| BenchError::Setup(e.to_string()))?;
             db.close().await?;
@@ -94,7 +104,7 @@ impl Scratch {
             }
             return Ok(Scratch::Given {
                 url: url.clone(),
-                progress: options.progress,
+                progress: options.progress.clone(),
             });
         }
         let counter = std::sync::atomic::AtomicU32::new(0);
@@ -106,7 +116,7 @@ impl Scratch {
                     &format!("sqlite://{}?mode=rwc", template.display()),
                     graph,
                     fixtures,
-                    options.progress,
+                    &options.progress,
                 )
                 .await?;
                 Ok(Scratch::Sqlite {
@@ -133,7 +143,7 @@ impl Scratch {
                     prefix,
                     template,
                     counter,
-                    progress: options.progress,
+                    progress: options.progress.clone(),
                 };
                 if let Scratch::Server {
                     template: Some(name),
@@ -141,7 +151,7 @@ impl Scratch {
                 } = &scratch
                 {
                     scratch.create(name).await?;
-                    migrate_and_load(&scratch.url_of(name), graph, fixtures, options.progress)
+                    migrate_and_load(&scratch.url_of(name), graph, fixtures, &options.progress)
                         .await?;
                 }
                 Ok(scratch)
@@ -215,12 +225,12 @@ impl Scratch {
                 self.create(&name).await?;
                 let url = self.url_of(&name);
                 if template.is_none() {
-                    migrate_and_load(&url, graph, fixtures, *progress).await?;
+                    migrate_and_load(&url, graph, fixtures, progress).await?;
                 }
                 Ok(url)
             }
             Scratch::Given { url, progress } => {
-                migrate_and_load(url, graph, fixtures, *progress).await?;
+                migrate_and_load(url, graph, fixtures, progress).await?;
                 Ok(url.clone())
             }
         }

@@ -9,8 +9,8 @@
 
 use std::collections::BTreeMap;
 
-use entity::RuleGraph;
-use entity::rules::{FkAction, ForeignKey, Table};
+use cascade_entity::RuleGraph;
+use cascade_entity::rules::{FkAction, ForeignKey, Table};
 use sea_orm::Value;
 
 use super::report::DeleteError;

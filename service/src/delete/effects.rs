@@ -6,8 +6,8 @@
 //! by another path). Doomed rows are counted by how their generation compares with their
 //! parent's, which is what the engines' orderings turn on.
 
-use entity::RuleGraph;
-use entity::rules::{ColumnDefault, Deferrable, FkAction, ForeignKey, Table};
+use cascade_entity::RuleGraph;
+use cascade_entity::rules::{ColumnDefault, Deferrable, FkAction, ForeignKey, Table};
 
 use super::closure::{Closure, parent_join};
 use super::report::{ColumnUpdate, DeleteError, RefusalKind};
@@ -225,7 +225,7 @@ async fn dangling_self_references(
     // default covered by `default_missing_parent`), not its old one.
     for fk in child.foreign_keys.iter().filter(|fk| {
         fk.parent_table == child.name
-            && fk.enforcement == entity::rules::Enforcement::Database
+            && fk.enforcement == cascade_entity::rules::Enforcement::Database
             && !fk.columns.iter().any(|c| rewritten_columns.contains(c))
     }) {
         let not_null = fk
@@ -349,8 +349,10 @@ pub(crate) fn default_sql(default: &ColumnDefault) -> String {
     match default {
         ColumnDefault::Bool(b) => if *b { "1" } else { "0" }.to_owned(),
         ColumnDefault::Int(i) => i.to_string(),
+        ColumnDefault::Float(f) => f.to_string(),
         ColumnDefault::Text(t) => format!("'{}'", t.replace('\'', "''")),
         ColumnDefault::Sql(sql) => sql.clone(),
+        _ => "NULL".to_owned(),
     }
 }
 

@@ -3,8 +3,8 @@
 //! the work tables; it relies on nothing the database enforces. DB mode: the native DELETE of the
 //! root rows, the engine's own cascade, its error mapped to a refusal kind.
 
-use entity::RuleGraph;
-use entity::rules::{FkAction, Table};
+use cascade_entity::RuleGraph;
+use cascade_entity::rules::{FkAction, Table};
 use sea_orm::{ConnectionTrait, DbErr};
 
 use super::closure::Closure;

@@ -2,8 +2,8 @@
 //! that concern the whole delete (cascade depth, FK mismatch) and SQLite's end-of-statement FK
 //! counter, and builds the typed refusal with blocking keys and path.
 
-use entity::RuleGraph;
-use entity::rules::FkAction;
+use cascade_entity::RuleGraph;
+use cascade_entity::rules::FkAction;
 
 use super::closure::{Closure, parent_join};
 use super::effects::EdgeEffect;
@@ -326,7 +326,7 @@ async fn dangling_references_deleted(
         for fk in t
             .foreign_keys
             .iter()
-            .filter(|fk| fk.enforcement == entity::rules::Enforcement::Database)
+            .filter(|fk| fk.enforcement == cascade_entity::rules::Enforcement::Database)
         {
             let not_null = fk
                 .columns

@@ -7,15 +7,23 @@
 //! performs the delete itself (ORM mode) or lets the database do it (DB mode). Nothing is loaded
 //! row by row.
 //!
+//! Every call takes any SeaORM connection: a `DatabaseConnection`, or the app's own
+//! `DatabaseTransaction`, in which case the engine works in a savepoint and nothing commits
+//! behind the app's back.
+//!
 //! ```no_run
-//! # async fn demo(db: &sea_orm::DatabaseConnection) -> Result<(), service::delete::DeleteError> {
-//! use sea_orm::{ColumnTrait, Condition};
-//! use service::delete::{DeleteMode, DeleteOptions, Selection, delete, plan};
-//! let graph = entity::declared_rules().expect("valid declarations");
-//! let selection = Selection::condition(Condition::all().add(entity::domain::project::Column::Uid.eq("p1")));
-//! let preview = plan(db, &graph, "project", &selection, DeleteMode::Orm).await?;
+//! # async fn demo(db: &sea_orm::DatabaseConnection, graph: &cascade_entity::RuleGraph)
+//! # -> Result<(), cascade_service::delete::DeleteError> {
+//! use sea_orm::{Condition, TransactionTrait};
+//! use sea_orm::sea_query::{Alias, Expr, ExprTrait};
+//! use cascade_service::delete::{DeleteMode, DeleteOptions, Selection, delete, plan};
+//! let selection = Selection::condition(Condition::all().add(Expr::col(Alias::new("id")).eq(1)));
+//! let preview = plan(db, graph, "post", &selection, DeleteMode::Orm).await?;
 //! println!("would delete {} rows", preview.total_deleted());
-//! let report = delete(db, &graph, "project", &selection, DeleteOptions::default()).await?;
+//! // Inside the app's own transaction: the delete is part of it.
+//! let txn = db.begin().await?;
+//! let report = delete(&txn, graph, "post", &selection, DeleteOptions::default()).await?;
+//! txn.commit().await?;
 //! # Ok(()) }
 //! ```
 
@@ -30,24 +38,48 @@ mod selection;
 mod session;
 mod verify;
 
-use entity::RuleGraph;
-use entity::rules::{Dialect, Enforcement, Table};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, TransactionTrait};
+use cascade_entity::RuleGraph;
+use cascade_entity::rules::{Dialect, Enforcement, Table};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, EntityTrait, TransactionTrait};
 
 pub use predicate::PredicateError;
 pub use report::{
     ColumnUpdate, DeleteError, DeleteMode, DeleteReport, Effect, Refusal, RefusalKind,
 };
 pub use selection::Selection;
-pub use verify::{Outcome, TableDiff, VerifyReport, verify};
+pub use verify::{Outcome, TableDiff, VerifyReport, verify, verify_url};
 
 use session::Session;
 
+/// How [`delete`] runs.
 #[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
 pub struct DeleteOptions {
+    /// Our executor (ORM) or the database's own cascade (DB).
     pub mode: DeleteMode,
     /// Do everything, report it, then roll back.
     pub dry_run: bool,
+}
+
+impl DeleteOptions {
+    /// ORM mode, committed.
+    pub fn orm() -> DeleteOptions {
+        DeleteOptions::default()
+    }
+
+    /// The same options in `mode`.
+    #[must_use]
+    pub fn mode(mut self, mode: DeleteMode) -> DeleteOptions {
+        self.mode = mode;
+        self
+    }
+
+    /// The same options, rolled back at the end.
+    #[must_use]
+    pub fn dry_run(mut self, dry_run: bool) -> DeleteOptions {
+        self.dry_run = dry_run;
+        self
+    }
 }
 
 impl Default for DeleteOptions {
@@ -61,26 +93,60 @@ impl Default for DeleteOptions {
 
 /// Exact effect of deleting the selected rows, or the refusal the database would make. Changes
 /// nothing.
-pub async fn plan(
-    db: &DatabaseConnection,
+pub async fn plan<C>(
+    db: &C,
     graph: &RuleGraph,
     table: &str,
     selection: &Selection,
     mode: DeleteMode,
-) -> Result<Effect, DeleteError> {
+) -> Result<Effect, DeleteError>
+where
+    C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>,
+{
     let (effect, _) = run(db, graph, table, selection, mode, Stage::Plan).await?;
     Ok(effect)
 }
 
-/// Deletes the selected rows with their cascade, in one transaction; refused deletes change
-/// nothing.
-pub async fn delete(
-    db: &DatabaseConnection,
+/// [`plan`] for entity `E`'s table.
+pub async fn plan_entity<E, C>(
+    db: &C,
+    graph: &RuleGraph,
+    selection: &Selection,
+    mode: DeleteMode,
+) -> Result<Effect, DeleteError>
+where
+    E: EntityTrait,
+    C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>,
+{
+    plan(db, graph, E::default().table_name(), selection, mode).await
+}
+
+/// [`delete`] for entity `E`'s table.
+pub async fn delete_entity<E, C>(
+    db: &C,
+    graph: &RuleGraph,
+    selection: &Selection,
+    options: DeleteOptions,
+) -> Result<DeleteReport, DeleteError>
+where
+    E: EntityTrait,
+    C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>,
+{
+    delete(db, graph, E::default().table_name(), selection, options).await
+}
+
+/// Deletes the selected rows with their cascade, in one transaction (a savepoint inside the
+/// caller's transaction); refused deletes change nothing.
+pub async fn delete<C>(
+    db: &C,
     graph: &RuleGraph,
     table: &str,
     selection: &Selection,
     options: DeleteOptions,
-) -> Result<DeleteReport, DeleteError> {
+) -> Result<DeleteReport, DeleteError>
+where
+    C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>,
+{
     let stage = if options.dry_run {
         Stage::DryRun
     } else {

@@ -6,7 +6,7 @@
 
 use std::ops::ControlFlow;
 
-use entity::rules::Dialect;
+use cascade_entity::rules::Dialect;
 use sqlparser::ast::{Expr, Value, visit_expressions, visit_expressions_mut};
 use sqlparser::parser::Parser;
 use sqlparser::tokenizer::Token;

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use entity::rules::{Dialect, FkAction};
+use cascade_entity::rules::{Dialect, FkAction};
 use sea_orm::DbErr;
 use serde::Serialize;
 use thiserror::Error;
@@ -110,7 +110,7 @@ impl Effect {
 }
 
 /// How a delete is carried out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DeleteMode {
     /// Our executor: set-based UPDATEs and DELETEs, children before parents.

@@ -2,7 +2,7 @@
 //! The CLI's `--where` (the operator's own SQL predicate) is the only raw-SQL selection and is
 //! not part of the library API.
 
-use entity::rules::Dialect;
+use cascade_entity::rules::Dialect;
 use sea_orm::sea_query::{
     Alias, Condition, DeleteStatement, Expr, ExprTrait, Query, SelectStatement, Value,
 };
@@ -38,9 +38,9 @@ impl Selection {
         Selection(Inner::Keys(keys.into_iter().collect()))
     }
 
-    /// The operator's own SQL predicate (`cascade ... --where`), parsed as exactly one
+    /// For command-line tools: the operator's own SQL predicate (`cascade ... --where`), parsed as exactly one
     /// condition in `dialect`; what runs is the parsed expression written out again.
-    pub(crate) fn sql(predicate: &str, dialect: Dialect) -> Result<Selection, PredicateError> {
+    pub fn parse_predicate(predicate: &str, dialect: Dialect) -> Result<Selection, PredicateError> {
         Ok(Selection(Inner::Sql(super::predicate::parse(
             predicate, dialect,
         )?)))

@@ -5,7 +5,7 @@
 //! parameters. Work tables live in the session (temporary tables), so everything runs on the
 //! transaction's single connection.
 
-use entity::rules::Dialect;
+use cascade_entity::rules::Dialect;
 use sea_orm::{ConnectionTrait, DatabaseTransaction, DbErr, QueryResult, Statement, Value};
 
 use super::engine::{Engine, engine};

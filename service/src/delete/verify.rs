@@ -4,8 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use entity::RuleGraph;
-use entity::rules::Dialect;
+use cascade_entity::RuleGraph;
+use cascade_entity::rules::Dialect;
 use sea_orm::{DatabaseConnection, TransactionTrait};
 use serde::Serialize;
 
@@ -52,8 +52,9 @@ pub struct VerifyReport {
     pub diffs: Vec<TableDiff>,
 }
 
-/// Runs the delete natively and through the ORM executor on identical data; changes nothing.
-pub async fn verify(
+/// [`verify`] on the database at `url`: the native side on a connection with FK enforcement on,
+/// the ORM side on one with enforcement off (so it provably does all the work).
+pub async fn verify_url(
     url: &str,
     graph: &RuleGraph,
     table: &str,
@@ -61,16 +62,32 @@ pub async fn verify(
 ) -> Result<VerifyReport, DeleteError> {
     let native_db = connect(url, Enforce::On).await.map_err(connect_error)?;
     let dialect = Dialect::from(native_db.get_database_backend());
-    let (native, native_tables) = side(&native_db, graph, table, selection, DeleteMode::Db).await?;
-    native_db.close().await.map_err(DeleteError::Db)?;
     let orm_db = connect(url, Enforce::Off)
         .await
         .map_err(|e| match dialect {
             Dialect::Postgres => DeleteError::EnforcementOff(e.to_string()),
             _ => connect_error(e),
         })?;
-    let (orm, orm_tables) = side(&orm_db, graph, table, selection, DeleteMode::Orm).await?;
+    let report = verify(&native_db, &orm_db, graph, table, selection).await;
+    native_db.close().await.map_err(DeleteError::Db)?;
     orm_db.close().await.map_err(DeleteError::Db)?;
+    report
+}
+
+/// Runs the delete natively on `native` and through the ORM executor on `orm` (two connections
+/// to the same database; give `orm` FK enforcement off to prove the executor does all the work),
+/// each in a transaction that is rolled back, and compares outcomes and every table. Changes
+/// nothing.
+pub async fn verify(
+    native_db: &DatabaseConnection,
+    orm_db: &DatabaseConnection,
+    graph: &RuleGraph,
+    table: &str,
+    selection: &Selection,
+) -> Result<VerifyReport, DeleteError> {
+    let dialect = Dialect::from(native_db.get_database_backend());
+    let (native, native_tables) = side(native_db, graph, table, selection, DeleteMode::Db).await?;
+    let (orm, orm_tables) = side(orm_db, graph, table, selection, DeleteMode::Orm).await?;
 
     let diffs: Vec<TableDiff> = native_tables
         .iter()

@@ -1,7 +1,7 @@
 //! Lint rules that look at one foreign key (or one table) at a time.
 
-use entity::RuleGraph;
-use entity::rules::{Dialect, Enforcement, FkAction, ForeignKey, Table};
+use cascade_entity::RuleGraph;
+use cascade_entity::rules::{Dialect, Enforcement, FkAction, ForeignKey, Table};
 
 use super::{
     Finding, IMPLICIT_DELETE_RULE, LintConfig, ONE_TO_ONE_SIDE_TABLE, ORM_ONLY_RULE,

@@ -3,8 +3,8 @@
 
 use std::collections::BTreeSet;
 
-use entity::RuleGraph;
-use entity::rules::{Deferrable, Dialect, FkAction};
+use cascade_entity::RuleGraph;
+use cascade_entity::rules::{Deferrable, Dialect, FkAction};
 
 use super::{
     CASCADE_DEPTH, Finding, LintConfig, MULTIPLE_CASCADE_PATHS, NOT_NULL_CYCLE, OWNER_POLICY,

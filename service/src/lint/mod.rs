@@ -7,8 +7,8 @@
 mod fk_rules;
 mod graph_rules;
 
-use entity::RuleGraph;
-use entity::rules::Dialect;
+use cascade_entity::RuleGraph;
+use cascade_entity::rules::Dialect;
 use serde::Serialize;
 
 use crate::policy::Policy;

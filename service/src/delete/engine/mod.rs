@@ -11,7 +11,7 @@ mod mysql;
 mod postgres;
 mod sqlite;
 
-use entity::rules::Dialect;
+use cascade_entity::rules::Dialect;
 use sea_orm::DbErr;
 
 use super::effects::EdgeEffect;
@@ -45,7 +45,7 @@ pub(crate) trait Engine: Sync {
 
     /// The value an ON DELETE SET DEFAULT writes: the `DEFAULT` keyword where UPDATE accepts
     /// it, the default expression itself where it does not (SQLite).
-    fn default_value_sql(&self, _default: Option<&entity::rules::ColumnDefault>) -> String {
+    fn default_value_sql(&self, _default: Option<&cascade_entity::rules::ColumnDefault>) -> String {
         "DEFAULT".to_owned()
     }
 

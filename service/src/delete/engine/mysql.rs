@@ -4,7 +4,7 @@
 //! blocks its own delete. Cascades fail at 15 levels. A temporary table cannot be opened twice
 //! in one statement, so the executor stages through mirror tables.
 
-use entity::rules::FkAction;
+use cascade_entity::rules::FkAction;
 use sea_orm::DbErr;
 
 use super::super::effects::EdgeEffect;

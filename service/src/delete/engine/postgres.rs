@@ -5,7 +5,7 @@
 //! then, one deleted two or more layers later is still there. Within one layer the order
 //! follows physical row order, which the model cannot know: such cases are `order_dependent`.
 
-use entity::rules::{Deferrable, FkAction};
+use cascade_entity::rules::{Deferrable, FkAction};
 use sea_orm::DbErr;
 
 use super::super::effects::EdgeEffect;

@@ -10,7 +10,7 @@ use sea_orm::DbErr;
 use super::super::effects::{EdgeEffect, default_sql};
 use super::super::report::RefusalKind;
 use super::{Engine, Verdict, error_text};
-use entity::rules::FkAction;
+use cascade_entity::rules::FkAction;
 
 pub(crate) struct Sqlite;
 
@@ -41,7 +41,7 @@ impl Engine for Sqlite {
         format!("INSERT OR IGNORE INTO {into} {select}")
     }
 
-    fn default_value_sql(&self, default: Option<&entity::rules::ColumnDefault>) -> String {
+    fn default_value_sql(&self, default: Option<&cascade_entity::rules::ColumnDefault>) -> String {
         default.map_or_else(|| "NULL".to_owned(), |d| format!("({})", default_sql(d)))
     }
 

@@ -6,12 +6,12 @@ use std::io::Write;
 use clap::Args;
 use serde::Serialize;
 
-use super::{Cli, Status, write_json};
-use crate::audit::{AuditReport, audit};
-use crate::expected::expected_graph;
-use crate::policy::Policy;
+use super::{App, Cli, Status, write_json};
 use crate::render;
-use crate::rules_source::RulesSource;
+use cascade_service::audit::{AuditReport, audit};
+use cascade_service::expected::expected_graph;
+use cascade_service::policy::Policy;
+use cascade_service::rules_source::RulesSource;
 
 #[derive(Debug, Args)]
 pub struct AuditArgs {
@@ -31,18 +31,19 @@ struct Report<'a> {
 }
 
 pub(super) async fn run(
+    app: &App,
     cli: &Cli,
     args: &AuditArgs,
     out: &mut dyn Write,
 ) -> anyhow::Result<Status> {
     let db = cli.connect().await?;
-    let expected = expected_graph(cli.rules, &args.policies, &db).await?;
+    let expected = expected_graph(cli.source(), app.registry(), &args.policies, &db).await?;
     let report = audit(&db, &expected).await?;
     if cli.json {
         write_json(
             out,
             &Report {
-                source: cli.rules,
+                source: cli.source(),
                 policies: &args.policies,
                 drift_count: report.drift.len(),
                 report: &report,

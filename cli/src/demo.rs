@@ -6,16 +6,15 @@
 use std::io::Write;
 
 use anyhow::bail;
+use cascade_entity::rules::Dialect;
 use clap::Args;
-use migration::{Migrator, MigratorTrait};
 use serde::Serialize;
 
-use super::seed::{SeedArgs, options};
-use super::{Cli, Status, write_json};
-use crate::connect::redact;
-use crate::counts::count_all;
+use super::seed::{SeedArgs, check_scale, seed};
+use super::{App, Cli, Status, write_json};
 use crate::render;
-use crate::seed::seed;
+use cascade_service::connect::redact;
+use cascade_service::counts::count_all;
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
@@ -27,7 +26,7 @@ pub struct DemoArgs {
 struct DemoTable {
     table: String,
     rows: u64,
-    rules: Vec<entity::rules::ForeignKey>,
+    rules: Vec<cascade_entity::rules::ForeignKey>,
 }
 
 #[derive(Serialize)]
@@ -36,10 +35,16 @@ struct DemoReport {
     tables: Vec<DemoTable>,
 }
 
-pub(super) async fn run(cli: &Cli, args: &DemoArgs, out: &mut dyn Write) -> anyhow::Result<Status> {
-    let graph = entity::declared_rules()?;
+pub(super) async fn run(
+    app: &App,
+    cli: &Cli,
+    args: &DemoArgs,
+    out: &mut dyn Write,
+) -> anyhow::Result<Status> {
+    check_scale(&args.seed)?;
+    let graph = app.registry().rules()?;
     let db = cli.connect().await?;
-    let foreign: Vec<String> = migration::introspect(&db)
+    let foreign: Vec<String> = cascade_migration::introspect(&db)
         .await?
         .tables
         .into_keys()
@@ -53,8 +58,20 @@ pub(super) async fn run(cli: &Cli, args: &DemoArgs, out: &mut dyn Write) -> anyh
             foreign.join(", ")
         );
     }
-    Migrator::fresh(&db).await?;
-    seed(&db, &graph, options(&args.seed)).await?;
+    match app.migrations() {
+        Some(migrations) => migrations.fresh(&db).await?,
+        // No migrator yet: the schema straight from the declarations.
+        None => {
+            let dialect = Dialect::from(db.get_database_backend());
+            for step in cascade_migration::ddl::drop_schema(&graph, dialect)
+                .iter()
+                .chain(&cascade_migration::ddl::create_schema(&graph, dialect))
+            {
+                step.apply(&db).await?;
+            }
+        }
+    }
+    seed(app, cli, &db, &args.seed).await?;
     let counts = count_all(&db, &graph).await?;
     let report = DemoReport {
         url: redact(&cli.url),

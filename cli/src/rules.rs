@@ -2,12 +2,12 @@
 
 use std::io::Write;
 
-use entity::RuleGraph;
+use cascade_entity::RuleGraph;
 use serde::Serialize;
 
-use super::{Cli, Status, write_json};
+use super::{App, Cli, Status, write_json};
 use crate::render;
-use crate::rules_source::{self, RulesSource};
+use cascade_service::rules_source::RulesSource;
 
 #[derive(Serialize)]
 struct RulesReport<'a> {
@@ -16,16 +16,13 @@ struct RulesReport<'a> {
     graph: &'a RuleGraph,
 }
 
-pub(super) async fn run(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<Status> {
-    let graph = match cli.rules {
-        RulesSource::Declared => entity::declared_rules()?,
-        RulesSource::Live => rules_source::load(cli.rules, &cli.connect().await?).await?,
-    };
+pub(super) async fn run(app: &App, cli: &Cli, out: &mut dyn Write) -> anyhow::Result<Status> {
+    let graph = cli.graph_maybe_offline(app).await?;
     if cli.json {
         write_json(
             out,
             &RulesReport {
-                source: cli.rules,
+                source: cli.source(),
                 graph: &graph,
             },
         )?;

@@ -7,9 +7,9 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 
-use super::{Cli, Status, write_json};
-use crate::docs::{markdown, summaries};
-use crate::rules_source::{self, RulesSource};
+use super::{App, Cli, Status, write_json};
+use cascade_service::docs::{markdown, summaries};
+use cascade_service::rules_source::RulesSource;
 
 #[derive(Debug, Args)]
 pub struct DocsArgs {
@@ -18,20 +18,22 @@ pub struct DocsArgs {
     pub out: Option<PathBuf>,
 }
 
-pub(super) async fn run(cli: &Cli, args: &DocsArgs, out: &mut dyn Write) -> anyhow::Result<Status> {
-    let graph = match cli.rules {
-        RulesSource::Declared => entity::declared_rules()?,
-        RulesSource::Live => rules_source::load(cli.rules, &cli.connect().await?).await?,
-    };
+pub(super) async fn run(
+    app: &App,
+    cli: &Cli,
+    args: &DocsArgs,
+    out: &mut dyn Write,
+) -> anyhow::Result<Status> {
+    let graph = cli.graph_maybe_offline(app).await?;
     if cli.json {
         write_json(out, &summaries(&graph))?;
         return Ok(Status::Clean);
     }
-    let source = match cli.rules {
+    let source = match cli.source() {
         RulesSource::Declared => "declared",
         RulesSource::Live => "live database's",
     };
-    let text = markdown(&graph, source);
+    let text = markdown(&graph, source, app.docs_file());
     match &args.out {
         Some(path) => {
             std::fs::write(path, &text).with_context(|| format!("writing {}", path.display()))?;

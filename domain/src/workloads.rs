@@ -1,4 +1,5 @@
-//! The benchmark workloads, as fixture rows for the domain schema.
+//! The domain's benchmark workloads for `cascade bench`, built with the library's public
+//! fixture API.
 //!
 //! W1: one project whose subtree holds about N rows (documents, datasets, models with labels;
 //! workflows with schedules and many runs, runs referencing schedules; sessions and deployments
@@ -6,36 +7,65 @@
 //! owning about N rows across every table (deleting them is a SET NULL fan-out), plus about 10%
 //! rows owned by others.
 
-use clap::ValueEnum;
-use serde::Serialize;
+use cascade_entity::RuleGraph;
+use cascade_service::bench::{Prepared, Workload};
+use cascade_service::fixtures::{FixtureError, RowRef};
 
-use crate::seed::Fixtures;
+use crate::fixtures::Rows;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Workload {
+/// W1: delete one project whose subtree holds about N rows.
+#[derive(Debug, Clone, Copy)]
+pub struct W1;
+
+/// W2: delete one user owning about N rows (a SET NULL fan-out).
+#[derive(Debug, Clone, Copy)]
+pub struct W2;
+
+impl Workload for W1 {
+    fn name(&self) -> &str {
+        "w1"
+    }
+
+    fn describe(&self) -> &str {
+        "delete one project whose subtree holds about N rows"
+    }
+
+    fn build(&self, _graph: &RuleGraph, scale: usize, seed: u64) -> Result<Prepared, FixtureError> {
+        Ok(build(Which::W1, scale, seed))
+    }
+}
+
+impl Workload for W2 {
+    fn name(&self) -> &str {
+        "w2"
+    }
+
+    fn describe(&self) -> &str {
+        "delete one user owning about N rows across every table"
+    }
+
+    fn build(&self, _graph: &RuleGraph, scale: usize, seed: u64) -> Result<Prepared, FixtureError> {
+        Ok(build(Which::W2, scale, seed))
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Which {
     W1,
     W2,
 }
 
-/// The rows to load and the root row the workload deletes.
-pub(crate) struct Built {
-    pub fixtures: Fixtures,
-    pub table: &'static str,
-    pub uid: String,
-}
-
 const USERS: usize = 10;
 
-pub(crate) fn build(workload: Workload, scale: usize, seed: u64) -> Built {
+fn build(workload: Which, scale: usize, seed: u64) -> Prepared {
     let mut rng = fastrand::Rng::with_seed(seed);
-    let mut rows = Fixtures::default();
-    let users: Vec<String> = (0..USERS).map(|_| rows.add("user", vec![])).collect();
+    let mut rows = Rows::default();
+    let users: Vec<RowRef> = (0..USERS).map(|_| rows.add("user", vec![])).collect();
     for user in &users {
         rows.add("user_label", vec![("parent_id", Some(user.clone()))]);
     }
     match workload {
-        Workload::W1 => {
+        Which::W1 => {
             let owner = |rng: &mut fastrand::Rng| Some(users[rng.usize(..USERS)].clone());
             let target = rows.add("project", vec![("owner_id", owner(&mut rng))]);
             let (workflows, models) = subtree(&mut rows, &mut rng, &target, scale, &owner);
@@ -65,13 +95,12 @@ pub(crate) fn build(workload: Workload, scale: usize, seed: u64) -> Built {
                     rows.add("session", session);
                 }
             }
-            Built {
-                fixtures: rows,
-                table: "project",
-                uid: target,
+            Prepared {
+                fixtures: rows.0,
+                root: target,
             }
         }
-        Workload::W2 => {
+        Which::W2 => {
             let target = users[0].clone();
             let mine = |_: &mut fastrand::Rng| Some(target.clone());
             let projects = (scale / 20_000).max(1);
@@ -82,10 +111,9 @@ pub(crate) fn build(workload: Workload, scale: usize, seed: u64) -> Built {
             let others = |rng: &mut fastrand::Rng| Some(users[1 + rng.usize(..USERS - 1)].clone());
             let project = rows.add("project", vec![("owner_id", others(&mut rng))]);
             subtree(&mut rows, &mut rng, &project, (scale / 10).max(5), &others);
-            Built {
-                fixtures: rows,
-                table: "user",
-                uid: target,
+            Prepared {
+                fixtures: rows.0,
+                root: target,
             }
         }
     }
@@ -93,22 +121,22 @@ pub(crate) fn build(workload: Workload, scale: usize, seed: u64) -> Built {
 
 /// About `size` rows under `project`; returns its workflows and models.
 fn subtree(
-    rows: &mut Fixtures,
+    rows: &mut Rows,
     rng: &mut fastrand::Rng,
-    project: &str,
+    project: &RowRef,
     size: usize,
-    owner: &dyn Fn(&mut fastrand::Rng) -> Option<String>,
-) -> (Vec<String>, Vec<String>) {
+    owner: &dyn Fn(&mut fastrand::Rng) -> Option<RowRef>,
+) -> (Vec<RowRef>, Vec<RowRef>) {
     let part = |percent: usize| (size * percent / 100).max(1);
     let in_project = |rng: &mut fastrand::Rng| {
         vec![
-            ("project_id", Some(project.to_owned())),
+            ("project_id", Some(project.clone())),
             ("owner_id", owner(rng)),
         ]
     };
     let labelled =
-        |rows: &mut Fixtures, rng: &mut fastrand::Rng, table: &str, count: usize, labels: usize| {
-            let uids: Vec<String> = (0..count)
+        |rows: &mut Rows, rng: &mut fastrand::Rng, table: &str, count: usize, labels: usize| {
+            let uids: Vec<RowRef> = (0..count)
                 .map(|_| rows.add(table, in_project(rng)))
                 .collect();
             let label_table = format!("{table}_label");
@@ -126,7 +154,7 @@ fn subtree(
     labelled(rows, rng, "data_source", part(2), 0);
     labelled(rows, rng, "prompt", part(3), 0);
     let workflows = labelled(rows, rng, "workflow", (size / 1000).max(1), 0);
-    let schedules: Vec<(usize, String)> = (0..workflows.len() * 2)
+    let schedules: Vec<(usize, RowRef)> = (0..workflows.len() * 2)
         .map(|i| {
             let w = i / 2;
             let links = vec![

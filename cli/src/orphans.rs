@@ -6,11 +6,10 @@ use std::io::Write;
 
 use clap::Args;
 
-use super::{Cli, Status, write_json};
-use crate::orphans::{PruneOptions, ScanReport, prune, scan};
-use crate::relation_spec::{RelationSpec, add_relations};
+use super::{App, Cli, Status, write_json};
 use crate::render;
-use crate::rules_source;
+use cascade_service::orphans::{PruneOptions, ScanReport, prune, scan};
+use cascade_service::relation_spec::{RelationSpec, add_relations};
 
 #[derive(Debug, Args)]
 pub struct OrphansArgs {
@@ -31,12 +30,13 @@ pub struct OrphansArgs {
 }
 
 pub(super) async fn run(
+    app: &App,
     cli: &Cli,
     args: &OrphansArgs,
     out: &mut dyn Write,
 ) -> anyhow::Result<Status> {
     let db = cli.connect().await?;
-    let mut graph = rules_source::load(cli.rules, &db).await?;
+    let mut graph = cli.graph(app, &db).await?;
     add_relations(&mut graph, &args.relations)?;
     if !args.prune {
         let report = scan(&db, &graph).await?;

@@ -2,15 +2,15 @@
 
 use std::io::Write;
 
+use cascade_entity::rules::Dialect;
 use clap::{Args, ValueEnum};
-use entity::rules::Dialect;
 use serde::Serialize;
 
-use super::{Cli, Status, write_json};
-use crate::lint::{Finding, LintConfig, Severity, lint};
-use crate::policy::Policy;
+use super::{App, Cli, Status, write_json};
 use crate::render;
-use crate::rules_source::{self, RulesSource};
+use cascade_service::lint::{Finding, LintConfig, Severity, lint};
+use cascade_service::policy::Policy;
+use cascade_service::rules_source::RulesSource;
 
 #[derive(Debug, Args)]
 pub struct LintArgs {
@@ -52,13 +52,18 @@ struct LintReport<'a> {
     findings: &'a [Finding],
 }
 
-pub(super) async fn run(cli: &Cli, args: &LintArgs, out: &mut dyn Write) -> anyhow::Result<Status> {
-    let (graph, live_dialect) = match cli.rules {
-        RulesSource::Declared => (entity::declared_rules()?, None),
+pub(super) async fn run(
+    app: &App,
+    cli: &Cli,
+    args: &LintArgs,
+    out: &mut dyn Write,
+) -> anyhow::Result<Status> {
+    let (graph, live_dialect) = match cli.source() {
+        RulesSource::Declared => (app.registry().rules()?, None),
         RulesSource::Live => {
             let db = cli.connect().await?;
             let dialect = Dialect::from(db.get_database_backend());
-            (rules_source::load(cli.rules, &db).await?, Some(dialect))
+            (cli.graph(app, &db).await?, Some(dialect))
         }
     };
     let dialects: Vec<Dialect> = match (args.dialects.is_empty(), live_dialect) {
@@ -73,7 +78,7 @@ pub(super) async fn run(cli: &Cli, args: &LintArgs, out: &mut dyn Write) -> anyh
     let findings = lint(&graph, &config);
     let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
     let report = LintReport {
-        source: cli.rules,
+        source: cli.source(),
         dialects: &dialects,
         errors: count(Severity::Error),
         warnings: count(Severity::Warning),

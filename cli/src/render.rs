@@ -1,8 +1,8 @@
 //! Human-readable tables for the terminal (comfy-table); JSON goes through serde instead.
 
+use cascade_entity::rules::{Enforcement, ForeignKey, RuleGraph, Table};
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{ContentArrangement, Table as Grid};
-use entity::rules::{Enforcement, ForeignKey, RuleGraph, Table};
 
 /// A fresh grid with the house style.
 pub fn grid(header: &[&str]) -> Grid {

@@ -1,14 +1,16 @@
 //! `cascade bench`: db vs orm vs naive (and the plan preview), side by side, on identical fresh
 //! copies; a table and the JSON report of DESIGN.md. Exit 1 when the methods' final tables differ.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
+use std::sync::Arc;
 
 use clap::Args;
 
-use super::{Cli, Status, write_json};
-use crate::bench::{BenchOptions, Method, Workload, run};
-use crate::cli::lint::DialectArg;
+use super::{App, Cli, Status, write_json};
+use crate::lint::DialectArg;
+use crate::progress::Bar;
 use crate::render;
+use cascade_service::bench::{BenchOptions, Method, run};
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {
@@ -19,8 +21,9 @@ pub struct BenchArgs {
     /// local server is used and dropped afterwards.
     #[arg(long, value_enum, default_value_t = DialectArg::Sqlite)]
     pub backend: DialectArg,
-    #[arg(long, value_enum, default_value_t = WorkloadArg::All)]
-    pub workload: WorkloadArg,
+    /// The app's workload to run (by name, e.g. w1); all of them when not given.
+    #[arg(long)]
+    pub workload: Option<String>,
     /// Runs per method (the median is reported); the naive method runs once.
     #[arg(long, default_value_t = 3)]
     pub repeats: usize,
@@ -29,34 +32,42 @@ pub struct BenchArgs {
     pub naive_cap: u64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum WorkloadArg {
-    W1,
-    W2,
-    All,
-}
-
 pub(super) async fn run_bench(
+    app: &App,
     cli: &Cli,
     args: &BenchArgs,
     out: &mut dyn Write,
 ) -> anyhow::Result<Status> {
-    let url_given = cli.url != crate::connect::DEFAULT_URL
+    let url_given = cli.url != cascade_service::connect::DEFAULT_URL
         && std::env::var("DATABASE_URL").ok().as_deref() != Some(cli.url.as_str());
+    let workloads: Vec<_> = app
+        .workloads()
+        .iter()
+        .filter(|w| args.workload.as_deref().is_none_or(|name| w.name() == name))
+        .cloned()
+        .collect();
+    if workloads.is_empty() {
+        let known: Vec<&str> = app.workloads().iter().map(|w| w.name()).collect();
+        anyhow::bail!(
+            "no benchmark workload {}; this app defines: {}",
+            args.workload.as_deref().unwrap_or_default(),
+            if known.is_empty() {
+                "none".to_owned()
+            } else {
+                known.join(", ")
+            }
+        );
+    }
     let options = BenchOptions {
         scale: args.scale,
         backend: args.backend.into(),
-        workloads: match args.workload {
-            WorkloadArg::W1 => vec![Workload::W1],
-            WorkloadArg::W2 => vec![Workload::W2],
-            WorkloadArg::All => vec![Workload::W1, Workload::W2],
-        },
+        workloads,
         repeats: args.repeats,
         url: url_given.then(|| cli.url.clone()),
         naive_cap: args.naive_cap,
-        progress: std::io::stderr().is_terminal(),
+        progress: Arc::new(Bar::new(cli.json)),
     };
-    let report = run(&options).await?;
+    let report = run(&app.registry().rules()?, &options).await?;
     if cli.json {
         write_json(out, &report)?;
     } else {
@@ -74,7 +85,7 @@ pub(super) async fn run_bench(
         for r in &report.results {
             grid.add_row([
                 r.backend.to_string(),
-                format!("{:?}", r.workload),
+                r.workload.clone(),
                 format!(
                     "{:?}{}",
                     r.method,

@@ -4,18 +4,17 @@
 use std::io::Write;
 
 use anyhow::bail;
+use cascade_entity::RuleGraph;
 use clap::Args;
-use entity::RuleGraph;
 use serde::Serialize;
 
-use super::{Cli, Status, write_json};
-use crate::connect::{Enforce, connect};
-use crate::delete::{
-    DeleteError, DeleteMode, DeleteOptions, Effect, Outcome, Refusal, Selection, VerifyReport,
-    delete, plan, verify,
-};
+use super::{App, Cli, Status, write_json};
 use crate::render;
-use crate::rules_source::{self, RulesSource};
+use cascade_service::connect::{Enforce, connect};
+use cascade_service::delete::{
+    DeleteError, DeleteMode, DeleteOptions, Effect, Outcome, Refusal, Selection, VerifyReport,
+    delete, plan, verify_url,
+};
 
 #[derive(Debug, Args)]
 pub struct TargetArgs {
@@ -27,14 +26,32 @@ pub struct TargetArgs {
     pub predicate: String,
 }
 
+/// `--mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ModeArg {
+    /// Our executor does every update and delete itself.
+    Orm,
+    /// One native DELETE; the engine cascades.
+    Db,
+}
+
+impl From<ModeArg> for DeleteMode {
+    fn from(arg: ModeArg) -> DeleteMode {
+        match arg {
+            ModeArg::Orm => DeleteMode::Orm,
+            ModeArg::Db => DeleteMode::Db,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct DeleteArgs {
     #[command(flatten)]
     pub target: TargetArgs,
     /// orm: our executor does every update and delete itself; db: one native DELETE, the
     /// engine cascades.
-    #[arg(long, value_enum, default_value_t = DeleteMode::Orm)]
-    pub mode: DeleteMode,
+    #[arg(long, value_enum, default_value_t = ModeArg::Orm)]
+    pub mode: ModeArg,
     /// Turn the database's FK enforcement off for this connection (SQLite foreign_keys=OFF,
     /// MariaDB foreign_key_checks=0, PostgreSQL session_replication_role=replica, superuser
     /// only), so ORM mode provably does all the work.
@@ -45,17 +62,18 @@ pub struct DeleteArgs {
     pub dry_run: bool,
 }
 
-async fn rules(cli: &Cli, db: &sea_orm::DatabaseConnection) -> anyhow::Result<RuleGraph> {
-    Ok(match cli.rules {
-        RulesSource::Declared => entity::declared_rules()?,
-        RulesSource::Live => rules_source::load(cli.rules, db).await?,
-    })
+async fn rules(
+    app: &App,
+    cli: &Cli,
+    db: &sea_orm::DatabaseConnection,
+) -> anyhow::Result<RuleGraph> {
+    cli.graph(app, db).await
 }
 
 /// `--where`, parsed for the dialect `--url` names before anything connects or runs.
 fn selection(cli: &Cli, predicate: &str) -> anyhow::Result<Selection> {
-    let dialect = crate::connect::dialect_of(&cli.url)?;
-    Ok(Selection::sql(predicate, dialect)?)
+    let dialect = cascade_service::connect::dialect_of(&cli.url)?;
+    Ok(Selection::parse_predicate(predicate, dialect)?)
 }
 
 /// A refusal is a finding (exit 1); other delete errors are errors (exit 2).
@@ -76,13 +94,14 @@ fn refused(cli: &Cli, error: DeleteError, out: &mut dyn Write) -> anyhow::Result
 }
 
 pub(super) async fn run_plan(
+    app: &App,
     cli: &Cli,
     args: &TargetArgs,
     out: &mut dyn Write,
 ) -> anyhow::Result<Status> {
     let selection = selection(cli, &args.predicate)?;
     let db = cli.connect().await?;
-    let graph = rules(cli, &db).await?;
+    let graph = rules(app, cli, &db).await?;
     match plan(&db, &graph, &args.table, &selection, DeleteMode::Orm).await {
         Ok(effect) if cli.json => write_json(out, &effect).map(|_| Status::Clean),
         Ok(effect) => {
@@ -100,6 +119,7 @@ pub(super) async fn run_plan(
 }
 
 pub(super) async fn run_delete(
+    app: &App,
     cli: &Cli,
     args: &DeleteArgs,
     out: &mut dyn Write,
@@ -117,11 +137,10 @@ pub(super) async fn run_delete(
         }
         Err(e) => return Err(e.into()),
     };
-    let graph = rules(cli, &db).await?;
-    let options = DeleteOptions {
-        mode: args.mode,
-        dry_run: args.dry_run,
-    };
+    let graph = rules(app, cli, &db).await?;
+    let options = DeleteOptions::orm()
+        .mode(args.mode.into())
+        .dry_run(args.dry_run);
     match delete(&db, &graph, &args.target.table, &selection, options).await {
         Ok(report) if cli.json => write_json(out, &report).map(|_| Status::Clean),
         Ok(report) => {
@@ -145,13 +164,14 @@ pub(super) async fn run_delete(
 }
 
 pub(super) async fn run_verify(
+    app: &App,
     cli: &Cli,
     args: &TargetArgs,
     out: &mut dyn Write,
 ) -> anyhow::Result<Status> {
     let selection = selection(cli, &args.predicate)?;
-    let graph = rules(cli, &cli.connect().await?).await?;
-    let report = verify(&cli.url, &graph, &args.table, &selection).await?;
+    let graph = rules(app, cli, &cli.connect().await?).await?;
+    let report = verify_url(&cli.url, &graph, &args.table, &selection).await?;
     if cli.json {
         write_json(out, &report)?;
     } else {

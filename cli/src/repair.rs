@@ -10,14 +10,14 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context;
+use cascade_migration::repair::{self, DOWN_WARNING, RepairError, RepairPlan};
 use clap::Args;
-use migration::repair::{self, DOWN_WARNING, RepairError, RepairPlan};
 use serde::Serialize;
 
-use super::{Cli, Status, write_json};
-use crate::expected::expected_graph;
-use crate::policy::Policy;
+use super::{App, Cli, Status, write_json};
 use crate::render;
+use cascade_service::expected::expected_graph;
+use cascade_service::policy::Policy;
 
 #[derive(Debug, Args)]
 pub struct RepairArgs {
@@ -44,12 +44,13 @@ struct Report<'a> {
 }
 
 pub(super) async fn run(
+    app: &App,
     cli: &Cli,
     args: &RepairArgs,
     out: &mut dyn Write,
 ) -> anyhow::Result<Status> {
     let db = cli.connect().await?;
-    let expected = expected_graph(cli.rules, &args.policies, &db).await?;
+    let expected = expected_graph(cli.source(), app.registry(), &args.policies, &db).await?;
     let plan = repair::plan(&db, &expected).await?;
     let up_sql = plan.up.to_sql_file(&format!(
         "cascade repair (up, {}): {} FK change(s), {} index(es)",

@@ -1,0 +1,229 @@
+//! The `cascade` command line as a library. An app builds its own `cascade` binary in a few lines
+//! by handing its registry (and optionally its migrator, fixture shape and benchmark workloads)
+//! to [`main`]:
+//!
+//! ```no_run
+//! # mod app { pub fn registry() -> cascade_entity::Registry { cascade_entity::Registry::new() } }
+//! #[tokio::main]
+//! async fn main() -> std::process::ExitCode {
+//!     cascade_cli::main(cascade_cli::App::new(app::registry())).await
+//! }
+//! ```
+//!
+//! Each command lives in its own module, writes its report to the given output (stdout in the
+//! binary, a buffer in tests) and returns whether it found something (exit 1) or not (exit 0);
+//! errors become exit 2 in [`main`]. Clap types and terminal rendering live here only.
+
+mod app;
+mod audit;
+mod bench;
+mod delete;
+mod demo;
+mod docs;
+pub(crate) mod lint;
+mod migrate;
+mod orphans;
+mod progress;
+mod render;
+mod repair;
+mod rules;
+mod seed;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use sea_orm::DatabaseConnection;
+
+use cascade_service::connect::{self, DEFAULT_URL, Enforce};
+use cascade_service::rules_source::RulesSource;
+
+pub use app::{App, FixtureShape};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "cascade",
+    version,
+    about = "Delete rules declared once on SeaORM entities, enforced by the database and by the \
+             ORM, proven to agree.",
+    long_about = "Delete rules declared once on SeaORM entities, enforced by the database and by \
+                  the ORM, proven to agree.\n\n\
+                  Exit codes: 0 success or nothing found, 1 a finding (drift, mismatch, orphans, \
+                  a refused delete), 2 usage, connection or internal error."
+)]
+pub struct Cli {
+    /// Database URL: sqlite://PATH[?mode=rwc], postgres://USER@HOST:PORT/DB or
+    /// mysql://USER@HOST:PORT/DB. Defaults to $DATABASE_URL, else the embedded SQLite file.
+    #[arg(long, global = true, env = "DATABASE_URL", default_value = DEFAULT_URL)]
+    pub url: String,
+    /// Where the rules come from: the entity declarations, or the live database's own FKs.
+    #[arg(long, global = true, value_enum, default_value_t = RulesArg::Declared)]
+    pub rules: RulesArg,
+    /// Machine-readable JSON on stdout instead of tables.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Main job on the embedded default: migrate a fresh SQLite database, seed it, and print
+    /// every table with its declared delete rules and row count.
+    Demo(demo::DemoArgs),
+    /// Apply, roll back or inspect the schema migration derived from the declarations.
+    Migrate(migrate::MigrateArgs),
+    /// Insert the deterministic fixture graph of the domain into an empty, migrated database.
+    Seed(seed::SeedArgs),
+    /// Print the rule graph: declared (no database needed) or the live database's (--rules live).
+    Rules,
+    /// Lint the rules (declared, or the live database's) under stable rule ids; exit 1 on errors.
+    Lint(lint::LintArgs),
+    /// Generate the schema docs: per-table FKs, what deleting each table does, the
+    /// delete-behaviour matrix and a Mermaid ER diagram.
+    Docs(docs::DocsArgs),
+    /// Preview a delete: rows deleted per table, rows nulled/defaulted per FK, cascade depth,
+    /// or the refusal with blocking keys and path. Changes nothing.
+    Plan(delete::TargetArgs),
+    /// Delete the selected rows with their cascade, in one transaction (ORM or native mode).
+    Delete(delete::DeleteArgs),
+    /// Run the delete natively and through the ORM executor (enforcement off) on the same data,
+    /// compare outcomes and every table, roll both back; exit 1 on a mismatch.
+    Verify(delete::TargetArgs),
+    /// Measure the ORM-level cascade against the database's own and the naive row-by-row
+    /// baseline on identical fresh copies (wall time, statements, peak RSS).
+    Bench(bench::BenchArgs),
+    /// Compare the live database with the rules (declared, or --rules live with owner=
+    /// policies): missing/extra/different FKs and actions, missing FK indexes; exit 1 on drift.
+    Audit(audit::AuditArgs),
+    /// The idempotent migration (up.sql/down.sql) that removes FK drift; --apply runs it.
+    Repair(repair::RepairArgs),
+    /// Rows whose parent is missing, per relation (FK or not); --prune repairs them.
+    Orphans(orphans::OrphansArgs),
+}
+
+/// `--rules`: where the rules come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RulesArg {
+    /// The app's entity declarations.
+    Declared,
+    /// The database's own foreign keys, introspected.
+    Live,
+}
+
+impl From<RulesArg> for RulesSource {
+    fn from(arg: RulesArg) -> RulesSource {
+        match arg {
+            RulesArg::Declared => RulesSource::Declared,
+            RulesArg::Live => RulesSource::Live,
+        }
+    }
+}
+
+/// What a successful command found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Success, or nothing found: exit 0.
+    Clean,
+    /// A finding (drift, mismatch, orphans, a refused delete): exit 1.
+    Finding,
+}
+
+impl From<Status> for ExitCode {
+    fn from(status: Status) -> ExitCode {
+        match status {
+            Status::Clean => ExitCode::SUCCESS,
+            Status::Finding => ExitCode::from(1),
+        }
+    }
+}
+
+/// Parses the process's arguments, runs the command for `app`, prints any error once, and
+/// returns the exit code (0 success, 1 a finding, 2 usage, connection or internal error).
+pub async fn main(app: App) -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    let mut stdout = std::io::stdout().lock();
+    match run(&app, cli, &mut stdout).await {
+        Ok(status) => status.into(),
+        // A closed stdout (`cascade ... | head`) is not an error.
+        Err(error)
+            if error
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Runs one command for `app`, writing its report to `out`.
+pub async fn run(app: &App, cli: Cli, out: &mut dyn Write) -> anyhow::Result<Status> {
+    match &cli.command {
+        Command::Demo(args) => demo::run(app, &cli, args, out).await,
+        Command::Migrate(args) => migrate::run(app, &cli, args, out).await,
+        Command::Seed(args) => seed::run(app, &cli, args, out).await,
+        Command::Rules => rules::run(app, &cli, out).await,
+        Command::Lint(args) => lint::run(app, &cli, args, out).await,
+        Command::Docs(args) => docs::run(app, &cli, args, out).await,
+        Command::Plan(args) => delete::run_plan(app, &cli, args, out).await,
+        Command::Delete(args) => delete::run_delete(app, &cli, args, out).await,
+        Command::Verify(args) => delete::run_verify(app, &cli, args, out).await,
+        Command::Bench(args) => bench::run_bench(app, &cli, args, out).await,
+        Command::Audit(args) => audit::run(app, &cli, args, out).await,
+        Command::Repair(args) => repair::run(app, &cli, args, out).await,
+        Command::Orphans(args) => orphans::run(app, &cli, args, out).await,
+    }
+}
+
+impl Cli {
+    /// Where the rules come from.
+    pub fn source(&self) -> RulesSource {
+        self.rules.into()
+    }
+
+    /// The rules the command works from: the app's declarations, or `db`'s own FKs.
+    pub async fn graph(
+        &self,
+        app: &App,
+        db: &DatabaseConnection,
+    ) -> anyhow::Result<cascade_entity::RuleGraph> {
+        Ok(cascade_service::rules_source::load(self.source(), app.registry(), db).await?)
+    }
+
+    /// The rules, connecting only when they are the live database's.
+    pub async fn graph_maybe_offline(
+        &self,
+        app: &App,
+    ) -> anyhow::Result<cascade_entity::RuleGraph> {
+        match self.rules {
+            RulesArg::Declared => Ok(app.registry().rules()?),
+            RulesArg::Live => self.graph(app, &self.connect().await?).await,
+        }
+    }
+
+    /// Connects to `--url` with FK enforcement on.
+    pub async fn connect(&self) -> anyhow::Result<DatabaseConnection> {
+        Ok(connect::connect(&self.url, Enforce::On).await?)
+    }
+}
+
+/// Writes `value` as pretty JSON followed by a newline.
+pub(crate) fn write_json(out: &mut dyn Write, value: &impl serde::Serialize) -> anyhow::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, value)?;
+    writeln!(out)?;
+    Ok(())
+}
