@@ -102,6 +102,7 @@ pub fn generate(
     write(&json_file, &(json + "\n"))?;
     write(&rust_file, &migration_file(&full_name, &changes))?;
     write_mod(dir)?;
+    format_rust(&[rust_file.clone(), dir.join("mod.rs")]);
     Ok(Some(Generated {
         name: full_name,
         rust_file,
@@ -136,6 +137,16 @@ pub fn write_mod(dir: &Path) -> Result<(), GenerateError> {
         "\n    ]\n}\n"
     });
     write(&dir.join("mod.rs"), &text)
+}
+
+/// Runs `rustfmt` on generated files when it is installed, so they pass `cargo fmt --check` as
+/// written; without it the files are still valid Rust.
+fn format_rust(files: &[PathBuf]) {
+    let _ = std::process::Command::new("rustfmt")
+        .args(["--edition", "2024"])
+        .args(files)
+        .stderr(std::process::Stdio::null())
+        .status();
 }
 
 fn migration_file(name: &str, changes: &[Change]) -> String {

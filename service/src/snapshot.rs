@@ -1,11 +1,11 @@
-//! Comparable snapshots of table contents: every column cast to text, rows sorted. Used to
-//! prove two ways of deleting left identical tables.
+//! Comparable snapshots of table contents: every column cast to text (binary columns as hex),
+//! rows sorted. Used to prove two ways of deleting left identical tables.
 
 use std::collections::BTreeMap;
 
 use cascade_entity::RuleGraph;
-use cascade_entity::rules::Dialect;
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query};
+use cascade_entity::rules::{Column, ColumnKind, Dialect};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Order, Query};
 use sea_orm::{ConnectionTrait, DbErr};
 
 pub type Row = Vec<Option<String>>;
@@ -14,7 +14,7 @@ pub type Row = Vec<Option<String>>;
 pub async fn table_rows(
     db: &impl ConnectionTrait,
     table: &str,
-    columns: &[String],
+    columns: &[Column],
 ) -> Result<Vec<Row>, DbErr> {
     let dialect = Dialect::from(db.get_database_backend());
     let text = if dialect == Dialect::MySql {
@@ -25,10 +25,28 @@ pub async fn table_rows(
     let mut query = Query::select();
     query.from(Alias::new(table));
     for (i, column) in columns.iter().enumerate() {
-        query.expr_as(
-            Expr::col(Alias::new(column)).cast_as(Alias::new(text)),
-            Alias::new(format!("c{i}")),
-        );
+        let value = Expr::col(Alias::new(&column.name));
+        let binary = matches!(
+            column.kind,
+            ColumnKind::Blob | ColumnKind::Binary(_) | ColumnKind::VarBinary(_)
+        ) || matches!(&column.kind, ColumnKind::Other(t) if t.to_ascii_lowercase().contains("blob") || t.eq_ignore_ascii_case("bytea"));
+        // SQLite stores any value in any column (a UUID as a blob): decide per value.
+        let hex = |v: Expr| Expr::from(Func::cust(Alias::new("hex")).arg(v));
+        let text_of = match (dialect, binary) {
+            (Dialect::Sqlite, _) => Expr::case(
+                Expr::from(Func::cust(Alias::new("typeof")).arg(value.clone())).eq("blob"),
+                hex(value.clone()),
+            )
+            .finally(value.cast_as(Alias::new(text)))
+            .into(),
+            (Dialect::Postgres, true) => Func::cust(Alias::new("encode"))
+                .arg(value)
+                .arg("hex")
+                .into(),
+            (_, true) => hex(value),
+            (_, false) => value.cast_as(Alias::new(text)),
+        };
+        query.expr_as(text_of, Alias::new(format!("c{i}")));
         // By the text alias: PostgreSQL's `json` has no ordering of its own.
         query.order_by(Alias::new(format!("c{i}")), Order::Asc);
     }
@@ -50,10 +68,9 @@ pub async fn snapshot(
 ) -> Result<BTreeMap<String, Vec<Row>>, DbErr> {
     let mut tables = BTreeMap::new();
     for table in graph.tables.values() {
-        let columns: Vec<String> = table.columns.iter().map(|c| c.name.clone()).collect();
         tables.insert(
             table.name.clone(),
-            table_rows(db, &table.name, &columns).await?,
+            table_rows(db, &table.name, &table.columns).await?,
         );
     }
     Ok(tables)

@@ -42,14 +42,11 @@ pub async fn seed_domain(
 /// snapshot of the table's contents.
 pub async fn dump_table(db: &DatabaseConnection, table: &str) -> Vec<Vec<Option<String>>> {
     let graph = cascade_migration::introspect(db).await.expect("introspect");
-    let columns: Vec<String> = graph
+    let columns = &graph
         .table(table)
         .unwrap_or_else(|| panic!("no table {table}"))
-        .columns
-        .iter()
-        .map(|c| c.name.clone())
-        .collect();
-    cascade_service::snapshot::table_rows(db, table, &columns)
+        .columns;
+    cascade_service::snapshot::table_rows(db, table, columns)
         .await
         .expect("dump")
 }

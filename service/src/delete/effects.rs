@@ -234,13 +234,18 @@ async fn dangling_self_references(
             .map(|c| format!("{table}.{} IS NOT NULL", s.q(c)))
             .collect::<Vec<_>>()
             .join(" AND ");
+        // A parent this delete removes fires the reference's own action (SET NULL, CASCADE,
+        // SET DEFAULT) when it goes, so such a reference never dangles when the row is
+        // re-checked; only NO ACTION / RESTRICT references to deleted parents do, and any
+        // reference that dangled before the delete.
+        let acts_on_delete = !matches!(fk.on_delete, FkAction::NoAction | FkAction::Restrict);
         let surviving = match closure.tables.get(&child.name) {
-            Some(work) => format!(
+            Some(work) if !acts_on_delete => format!(
                 " AND NOT EXISTS (SELECT 1 FROM {} x WHERE {})",
                 s.q(&work.name),
                 s.equal("x", key, "p", key)
             ),
-            None => String::new(),
+            _ => String::new(),
         };
         let sql = format!(
             "SELECT COUNT(*) FROM {table} WHERE {rewrite} AND {not_null} AND NOT EXISTS \
