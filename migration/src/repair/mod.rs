@@ -47,6 +47,9 @@ pub enum RepairError {
     CheckFailed { sql: String, rows: usize },
     #[error("the live foreign key {0} has no name, so it cannot be dropped")]
     Unnamed(String),
+    /// A SQLite table whose `CREATE TABLE` text cannot be rewritten safely.
+    #[error("cannot rebuild SQLite table {table}: {reason}; nothing was changed")]
+    SchemaText { table: String, reason: String },
 }
 
 /// A constraint the repair would add while child rows reference missing parents.
@@ -173,7 +176,7 @@ pub async fn plan(
         Dialect::MySql => mysql::scripts(&changes, &indexes)?,
         Dialect::Sqlite => {
             let captured = sqlite::capture(db, &changes).await?;
-            sqlite::scripts(&live, &changes, &indexes, &captured)
+            sqlite::scripts(&live, &changes, &indexes, &captured)?
         }
     };
     let unrepaired = expected
