@@ -1,11 +1,13 @@
 //! The SQLite repair rebuilds a table from its own `CREATE TABLE` text with only the FK clauses
 //! rewritten: every other clause survives byte for byte and keeps refusing what it refused
 //! (CHECK, NOCASE uniqueness), AUTOINCREMENT keeps its counter, generated columns, defaults,
-//! indexes and triggers keep working.
+//! indexes and triggers keep working. Views and triggers elsewhere that mention the table (which
+//! used to fail the rebuild with "error in view ...: no such table") are saved and recreated
+//! verbatim, and the rowids of a table without an INTEGER PRIMARY KEY are kept.
 
 use entity::rules::{Deferrable, Dialect, Enforcement, FkAction, ForeignKey};
 use migration::introspect;
-use migration::repair;
+use migration::repair::{self, run_script};
 use rstest::rstest;
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use service::cli::Status;
@@ -66,6 +68,16 @@ async fn other_objects(db: &DatabaseConnection, table: &str) -> Vec<Vec<Option<S
             "SELECT type, name, tbl_name, sql FROM sqlite_schema WHERE name <> '{table}' \
              ORDER BY type, name"
         ),
+    )
+    .await
+}
+
+/// Every view and trigger: (type, name, tbl_name, sql).
+async fn views_and_triggers(db: &DatabaseConnection) -> Vec<Vec<Option<String>>> {
+    rows(
+        db,
+        "SELECT type, name, tbl_name, sql FROM sqlite_schema WHERE type IN ('view', 'trigger') \
+         ORDER BY type, name",
     )
     .await
 }
@@ -233,6 +245,120 @@ async fn rebuild_keeps_every_clause_but_the_fk(#[values(Dialect::Sqlite)] dialec
         );
         run(&db.conn, "DELETE FROM owner WHERE id = 1").await;
         assert!(rows(&db.conn, "SELECT id FROM item").await.is_empty());
+    })
+    .await;
+}
+
+/// The views on `post` and joining it, a view on that view, a trigger on another table that
+/// writes to `post`, an `INSTEAD OF` trigger on a view of it; a view joining `post` and `note`
+/// (both rebuilt in one script) and a trigger on `note` that writes to `post`.
+const DEPENDENTS: [&str; 7] = [
+    "CREATE VIEW post_titles AS SELECT id, title FROM post",
+    "CREATE VIEW user_posts AS SELECT u.name, p.title FROM users u JOIN \"post\" p ON p.user_id = u.id",
+    "CREATE VIEW user_post_count AS SELECT name, count(*) AS n FROM user_posts GROUP BY name",
+    "CREATE TRIGGER users_renamed AFTER UPDATE OF name ON users \
+     BEGIN UPDATE post SET title = title || '!' WHERE user_id = NEW.id; END",
+    "CREATE TRIGGER post_titles_insert INSTEAD OF INSERT ON post_titles \
+     BEGIN INSERT INTO post (id, user_id, title) VALUES (NEW.id, 1, NEW.title); END",
+    "CREATE VIEW post_notes AS SELECT p.title, n.id AS note_id FROM post p JOIN note n ON n.post_id = p.id",
+    "CREATE TRIGGER note_added AFTER INSERT ON note \
+     BEGIN UPDATE post SET title = title || '+' WHERE id = NEW.post_id; END",
+];
+
+async fn view_contents(db: &DatabaseConnection) -> Vec<Vec<Vec<Option<String>>>> {
+    let mut all = Vec::new();
+    for sql in [
+        "SELECT * FROM post_titles ORDER BY id",
+        "SELECT * FROM user_posts ORDER BY name, title",
+        "SELECT * FROM user_post_count ORDER BY name",
+        "SELECT * FROM post_notes ORDER BY title, note_id",
+        "SELECT rowid, id FROM post ORDER BY rowid",
+    ] {
+        all.push(rows(db, sql).await);
+    }
+    all
+}
+
+#[rstest]
+#[tokio::test]
+async fn rebuild_keeps_dependent_views_and_triggers(#[values(Dialect::Sqlite)] dialect: Dialect) {
+    with_db(dialect, |db| async move {
+        for sql in [
+            "CREATE TABLE users (id INT PRIMARY KEY, name TEXT)",
+            // No INTEGER PRIMARY KEY: the rowid is the table's own and must survive the copy.
+            "CREATE TABLE post (id INT PRIMARY KEY, user_id INT NOT NULL REFERENCES users (id), \
+             title TEXT)",
+            "INSERT INTO users VALUES (1, 'ann'), (2, 'bob')",
+            "INSERT INTO post VALUES (9, 1, 'a'), (10, 1, 'b'), (11, 2, 'c'), (12, 2, 'd')",
+            "DELETE FROM post WHERE id = 9",
+            "CREATE TABLE note (id INT PRIMARY KEY, post_id INT REFERENCES post (id), \
+             user_id INT REFERENCES users (id))",
+            "INSERT INTO note VALUES (1, 10, 1)",
+        ] {
+            run(&db.conn, sql).await;
+        }
+        for sql in DEPENDENTS {
+            run(&db.conn, sql).await;
+        }
+        let post = schema_sql(&db.conn, "post").await;
+        let others = views_and_triggers(&db.conn).await;
+        assert_eq!(others.len(), DEPENDENTS.len());
+        let seen = view_contents(&db.conn).await;
+
+        let expected = service::expected::apply_policies(
+            introspect(&db.conn).await.expect("introspect"),
+            &["owner=users:cascade".parse().expect("policy")],
+        )
+        .expect("policy");
+        let plan = repair::plan(&db.conn, &expected).await.expect("plan");
+        assert_eq!(plan.changes.len(), 2, "post and note: {:?}", plan.changes);
+        repair::apply(&db.conn, &plan)
+            .await
+            .expect("rebuild with views");
+
+        let repaired = post.replace(
+            "REFERENCES users (id)",
+            "REFERENCES users (id) ON DELETE CASCADE",
+        );
+        assert_eq!(
+            schema_sql(&db.conn, "post").await,
+            repaired.replacen("post", "\"post\"", 1)
+        );
+        assert_eq!(views_and_triggers(&db.conn).await, others);
+        assert_eq!(view_contents(&db.conn).await, seen);
+        // The up script again (as a second application would run it) changes nothing.
+        run_script(&db.conn, &plan.up).await.expect("up twice");
+        assert_eq!(views_and_triggers(&db.conn).await, others);
+        assert_eq!(view_contents(&db.conn).await, seen);
+
+        // The triggers fire: on the other tables, and instead of an insert into the view.
+        run(&db.conn, "UPDATE users SET name = 'bo' WHERE id = 2").await;
+        run(&db.conn, "INSERT INTO post_titles VALUES (13, 'e')").await;
+        run(&db.conn, "INSERT INTO note VALUES (2, 11, 2)").await;
+        assert_eq!(
+            rows(&db.conn, "SELECT id, title FROM post ORDER BY id").await,
+            [["10", "b"], ["11", "c!+"], ["12", "d!"], ["13", "e"]]
+                .map(|r| r.map(|v| Some(v.to_owned())).to_vec())
+        );
+        run(&db.conn, "DELETE FROM users WHERE id = 1").await;
+        assert_eq!(
+            rows(&db.conn, "SELECT * FROM user_post_count").await,
+            [[Some("bo".to_owned()), Some("2".to_owned())]]
+        );
+
+        // Down rebuilds from the original text, views and triggers again intact.
+        run_script(&db.conn, &plan.down).await.expect("down");
+        assert_eq!(
+            schema_sql(&db.conn, "post").await,
+            post.replacen("post", "\"post\"", 1)
+        );
+        assert_eq!(views_and_triggers(&db.conn).await, others);
+        refused(
+            &db.conn,
+            "DELETE FROM users WHERE id = 2",
+            "FOREIGN KEY constraint failed",
+        )
+        .await;
     })
     .await;
 }

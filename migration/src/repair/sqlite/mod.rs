@@ -1,9 +1,10 @@
 //! SQLite repair: SQLite cannot alter a constraint, so each table whose FKs change is rebuilt by
 //! the documented procedure (<https://www.sqlite.org/lang_altertable.html#otheralter>):
-//! `foreign_keys=OFF` outside the transaction; in it, per table create the new table, copy the
-//! rows (and the rowid), carry the `sqlite_sequence` row over, drop the old table, rename the new
-//! one, recreate the old table's indexes and triggers from `sqlite_schema`, run
-//! `foreign_key_check` on it (the runner rolls back on any row); commit; `foreign_keys=ON`. With
+//! `foreign_keys=OFF` outside the transaction; in it, save and drop the views and triggers that
+//! refer to a rebuilt table ([`dependents`]); per table create the new table, copy the rows (and
+//! the rowid), carry the `sqlite_sequence` row over, drop the old table, rename the new one,
+//! recreate the old table's indexes, run `foreign_key_check` on it (the runner rolls back on any
+//! row); recreate the saved views and triggers verbatim; commit; `foreign_keys=ON`. With
 //! `legacy_alter_table` off (the default) the rename leaves other tables' `REFERENCES` clauses
 //! alone: they name the table, which exists again under the same name.
 //!
@@ -15,11 +16,12 @@
 //! comments, `WITHOUT ROWID`, `STRICT`) is kept byte for byte; only the name differs, as
 //! SQLite's rename writes it (`"name"`). The down script rebuilds from the unchanged text.
 //!
-//! Left out: views and triggers of other tables that refer to the rebuilt table (the rename
-//! fails on them), and `sqlite_stat*` statistics of the rebuilt table (`ANALYZE` recomputes
-//! them).
+//! Left out: objects in the `temp` schema (a repair connection's own temporary views and
+//! triggers are not saved), and `sqlite_stat*` statistics of the rebuilt table (`ANALYZE`
+//! recomputes them).
 
 mod clauses;
+mod dependents;
 mod lex;
 mod table_text;
 
@@ -34,6 +36,7 @@ use sea_orm::{ConnectionTrait, DbErr};
 use super::sql::{create_index, drop_index, ident};
 use super::{FkChange, IndexChange, RepairError, Script, Step};
 use crate::introspect::get;
+use dependents::{SchemaObject, dependents};
 use table_text::{ClauseEdit, TableText};
 
 const D: Dialect = Dialect::Sqlite;
@@ -44,8 +47,7 @@ const NEW_PREFIX: &str = "cascade_new_";
 pub(super) struct CapturedTable {
     /// The table's `CREATE TABLE` text, parsed.
     text: TableText,
-    /// Index and trigger DDL from `sqlite_schema` (automatic indexes of constraints come with
-    /// the text).
+    /// Index DDL from `sqlite_schema` (automatic indexes of constraints come with the text).
     indexes: Vec<String>,
     /// The columns a copy writes: all but generated ones.
     columns: Vec<String>,
@@ -58,6 +60,8 @@ pub(super) struct CapturedTable {
 #[derive(Debug, Default)]
 pub(super) struct Captured {
     tables: BTreeMap<String, CapturedTable>,
+    /// Views and triggers to drop before the rebuilds and recreate after them, in that order.
+    dependents: Vec<SchemaObject>,
 }
 
 pub(super) async fn capture(
@@ -84,8 +88,8 @@ pub(super) async fn capture(
         let mut indexes = Vec::new();
         for row in crate::introspect::rows(
             db,
-            "SELECT sql FROM sqlite_schema WHERE tbl_name = ? AND type IN ('index', 'trigger') \
-             AND sql IS NOT NULL ORDER BY type, name",
+            "SELECT sql FROM sqlite_schema WHERE tbl_name = ? AND type = 'index' \
+             AND sql IS NOT NULL ORDER BY name",
             vec![name.into()],
         )
         .await?
@@ -124,6 +128,10 @@ pub(super) async fn capture(
                 rowid,
             },
         );
+    }
+    let names: Vec<&str> = captured.tables.keys().map(String::as_str).collect();
+    if !names.is_empty() {
+        captured.dependents = dependents(db, &names).await?;
     }
     Ok(captured)
 }
@@ -169,8 +177,17 @@ pub(super) fn scripts(
         rebuilt_up.extend(rebuild(name, forward, table));
         rebuilt_down.extend(rebuild(name, back, table));
     }
-    up.body.extend(rebuilt_up);
-    down.body.extend(rebuilt_down);
+    for (script, rebuilt) in [(&mut up, rebuilt_up), (&mut down, rebuilt_down)] {
+        if rebuilt.is_empty() {
+            continue;
+        }
+        let saved = &captured.dependents;
+        script
+            .body
+            .extend(saved.iter().rev().map(|o| Step::exec(o.drop_sql())));
+        script.body.extend(rebuilt);
+        script.body.extend(saved.iter().map(|o| Step::exec(&o.sql)));
+    }
     for index in indexes {
         up.body.push(Step::exec(create_index(D, index)));
         down.body.push(Step::exec(drop_index(D, index)));
