@@ -93,7 +93,9 @@ impl Step {
 /// the repair validates.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Validation {
+    /// The child table.
     pub table: String,
+    /// The live FK, with the constraint name to validate.
     pub foreign_key: ForeignKey,
 }
 

@@ -21,6 +21,7 @@ const CONSTRAINT_STARTS: [&str; 5] = ["CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK"
 pub(super) struct FkClause {
     /// Child columns (the column itself for a column-level clause).
     pub columns: Vec<String>,
+    /// The parent table as the clause names it.
     pub parent: String,
     /// The whole constraint, `CONSTRAINT name` included.
     pub whole: Range<usize>,
@@ -28,7 +29,9 @@ pub(super) struct FkClause {
     pub comma: Option<Range<usize>>,
     /// End of `REFERENCES parent [(cols)]`, where missing actions are inserted.
     pub head_end: usize,
+    /// Each `ON DELETE` action: its text and what it says (SQLite takes the last one).
     pub on_delete: Vec<(Range<usize>, Option<FkAction>)>,
+    /// Each `ON UPDATE` action, likewise.
     pub on_update: Vec<(Range<usize>, Option<FkAction>)>,
 }
 

@@ -20,14 +20,18 @@ use super::text;
 /// A view or trigger as `sqlite_schema` holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct SchemaObject {
+    /// View or trigger.
     pub kind: ObjectKind,
+    /// Its name in `sqlite_schema`.
     pub name: String,
+    /// Its `CREATE` statement, recreated verbatim.
     pub sql: String,
     /// Lower-cased names the text mentions.
     mentions: BTreeSet<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+/// The kinds of schema object a rebuild saves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum ObjectKind {
     View,
     Trigger,

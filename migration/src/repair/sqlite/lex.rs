@@ -11,7 +11,9 @@ use sqlparser::tokenizer::{Location, Token, Tokenizer};
 /// One significant token and where it sits in the text.
 #[derive(Debug, Clone)]
 pub(super) struct Lexeme {
+    /// The token as sqlparser reads it (quoted identifiers unquoted, with their quote style).
     pub token: Token,
+    /// Where the token's text is, in bytes of the tokenized text.
     pub bytes: Range<usize>,
 }
 

@@ -64,6 +64,9 @@ pub(super) struct Captured {
     dependents: Vec<SchemaObject>,
 }
 
+/// Reads what the rebuild of each table `changes` touch needs: its `CREATE TABLE` text (refused
+/// when it cannot be read), indexes, copyable columns, rowid, and the dependent views and
+/// triggers.
 pub(super) async fn capture(
     db: &impl ConnectionTrait,
     changes: &[FkChange],
@@ -147,6 +150,8 @@ fn schema_text(table: &str, reason: impl Into<String>) -> RepairError {
     }
 }
 
+/// The up and down scripts: every touched table rebuilt (forward, or back to its original text),
+/// between dropping and recreating the dependent views and triggers, then the FK indexes.
 pub(super) fn scripts(
     live: &RuleGraph,
     changes: &[FkChange],
