@@ -1,8 +1,8 @@
 //! `cascade repair [--policy ...] [--out DIR] [--apply]`: the migration that removes FK drift.
 //!
 //! Without `--apply` it prints the plan (and with `--out` writes `up.sql` and `down.sql`) and
-//! exits 1 when there is something to repair (or drift it cannot repair), 0 when there is
-//! nothing. `--apply` refuses with
+//! exits 1 when there is something to repair (FK changes, FK indexes, PostgreSQL constraints left
+//! `NOT VALID` to validate) or drift it cannot repair, 0 when there is nothing. `--apply` refuses with
 //! exit 1 and changes nothing when orphans would make a new constraint fail; otherwise it applies
 //! the plan, re-plans from the catalog as the verification, and exits 0 when nothing is left.
 
@@ -53,10 +53,11 @@ pub(super) async fn run(
     let expected = expected_graph(cli.source(), app.registry(), &args.policies, &db).await?;
     let plan = repair::plan(&db, &expected).await?;
     let up_sql = plan.up.to_sql_file(&format!(
-        "cascade repair (up, {}): {} FK change(s), {} index(es)",
+        "cascade repair (up, {}): {} FK change(s), {} index(es), {} validation(s)",
         plan.dialect,
         plan.changes.len(),
-        plan.indexes.len()
+        plan.indexes.len(),
+        plan.validations.len()
     ));
     let down_sql = plan.down.to_sql_file(&format!(
         "cascade repair (down, {})\n{DOWN_WARNING}",
@@ -76,7 +77,7 @@ pub(super) async fn run(
             Ok(()) => {
                 applied = true;
                 let again = repair::plan(&db, &expected).await?;
-                remaining = Some(again.changes.len() + again.indexes.len());
+                remaining = Some(again.len());
             }
             Err(RepairError::Orphans(_)) => {}
             Err(e) => return Err(e.into()),
@@ -123,6 +124,9 @@ fn write_human(
     let mut grid = render::grid(&["table", "change"]);
     for change in &plan.changes {
         grid.add_row([change.table.clone(), change.describe()]);
+    }
+    for validation in &plan.validations {
+        grid.add_row([validation.table.clone(), validation.describe()]);
     }
     for index in &plan.indexes {
         grid.add_row([

@@ -5,6 +5,11 @@
 //! The plan is always recomputed from the live catalog, so running `repair` again after it was
 //! applied finds nothing; each script is also safe to apply twice (`IF EXISTS` drops before adds,
 //! SQLite rebuilds to a fixed definition). The SQL per dialect lives in one module each.
+//!
+//! Besides FK changes, a plan finishes what the database left half done: a PostgreSQL FK of a
+//! table in scope that is still `NOT VALID` (added by hand that way, or a repair interrupted
+//! between its COMMIT and its `VALIDATE CONSTRAINT`) is validated, after the same orphan
+//! pre-flight as an added FK.
 
 mod changes;
 mod migration_step;
@@ -14,7 +19,7 @@ mod run;
 mod sql;
 mod sqlite;
 
-use cascade_entity::rules::{Dialect, Drift, RuleGraph};
+use cascade_entity::rules::{Dialect, Drift, ForeignKey, RuleGraph};
 use sea_orm::{ConnectionTrait, DbErr};
 use serde::Serialize;
 use thiserror::Error;
@@ -47,6 +52,9 @@ pub enum RepairError {
     CheckFailed { sql: String, rows: usize },
     #[error("the live foreign key {0} has no name, so it cannot be dropped")]
     Unnamed(String),
+    /// A SQLite table whose `CREATE TABLE` text cannot be rewritten safely.
+    #[error("cannot rebuild SQLite table {table}: {reason}; nothing was changed")]
+    SchemaText { table: String, reason: String },
 }
 
 /// A constraint the repair would add while child rows reference missing parents.
@@ -81,6 +89,26 @@ impl Step {
     }
 }
 
+/// A live FK the database does not enforce on existing rows yet (PostgreSQL `NOT VALID`), which
+/// the repair validates.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Validation {
+    /// The child table.
+    pub table: String,
+    /// The live FK, with the constraint name to validate.
+    pub foreign_key: ForeignKey,
+}
+
+impl Validation {
+    /// `validate post(user_id) -> users(id) (NOT VALID: existing rows unchecked)`.
+    pub fn describe(&self) -> String {
+        format!(
+            "validate {} (NOT VALID: existing rows unchecked)",
+            self.foreign_key.describe(&self.table)
+        )
+    }
+}
+
 /// Statements run outside a transaction (`before`, `after`: connection settings such as
 /// SQLite's `foreign_keys`), and the `body`, in one transaction where the dialect's DDL is
 /// transactional. `after_commit` runs once the body committed, each statement on its own
@@ -96,8 +124,9 @@ pub struct Script {
 }
 
 impl Script {
+    /// Whether running the script would change nothing (no body, nothing after the commit).
     pub fn is_empty(&self) -> bool {
-        self.body.is_empty()
+        self.body.is_empty() && self.after_commit.is_empty()
     }
 
     /// The script as an SQL file, each line of `header` as a comment at the top.
@@ -111,11 +140,12 @@ impl Script {
             text.push_str(";\n");
         };
         self.before.iter().for_each(&mut line);
-        if self.transactional {
+        let transaction = self.transactional && !self.body.is_empty();
+        if transaction {
             line(&Step::exec("BEGIN"));
         }
         self.body.iter().for_each(&mut line);
-        if self.transactional {
+        if transaction {
             line(&Step::exec("COMMIT"));
         }
         self.after_commit.iter().for_each(&mut line);
@@ -130,6 +160,8 @@ pub struct RepairPlan {
     pub dialect: Dialect,
     pub changes: Vec<FkChange>,
     pub indexes: Vec<IndexChange>,
+    /// Live FKs left `NOT VALID` that the repair validates (PostgreSQL).
+    pub validations: Vec<Validation>,
     /// Constraints that cannot be added until their orphans are gone; `apply` refuses then.
     pub blockers: Vec<Blocker>,
     /// Drift a constraint repair does not touch (tables, columns, keys): a schema migration's job.
@@ -140,12 +172,17 @@ pub struct RepairPlan {
 
 impl RepairPlan {
     pub fn is_empty(&self) -> bool {
-        self.changes.is_empty() && self.indexes.is_empty()
+        self.changes.is_empty() && self.indexes.is_empty() && self.validations.is_empty()
+    }
+
+    /// How many items (FK changes, indexes, validations) the plan holds.
+    pub fn len(&self) -> usize {
+        self.changes.len() + self.indexes.len() + self.validations.len()
     }
 }
 
 /// Computes the repair of `db` towards `expected` from its live catalog, with the orphan
-/// pre-flight for every constraint it would add. Changes nothing.
+/// pre-flight for every constraint it would add or validate. Changes nothing.
 pub async fn plan(
     db: &impl ConnectionTrait,
     expected: &RuleGraph,
@@ -153,8 +190,18 @@ pub async fn plan(
     let dialect = Dialect::from(db.get_database_backend());
     let live = introspect(db).await?;
     let (changes, indexes) = fk_changes(expected, &live, dialect);
+    let validations = match dialect {
+        Dialect::Postgres => postgres::validations(db, expected, &live, &changes).await?,
+        Dialect::MySql | Dialect::Sqlite => Vec::new(),
+    };
     let mut blockers = Vec::new();
-    for (table, fk) in checked_by_repair(&live, &changes, dialect) {
+    let mut checked = checked_by_repair(&live, &changes, dialect);
+    checked.extend(
+        validations
+            .iter()
+            .map(|v| (v.table.as_str(), &v.foreign_key)),
+    );
+    for (table, fk) in checked {
         let row = db.query_one(&count_orphans(table, fk)).await?;
         let orphans: i64 = match row {
             Some(row) => row.try_get("", "n")?,
@@ -169,11 +216,11 @@ pub async fn plan(
         }
     }
     let (up, down) = match dialect {
-        Dialect::Postgres => postgres::scripts(&changes, &indexes)?,
+        Dialect::Postgres => postgres::scripts(&changes, &indexes, &validations)?,
         Dialect::MySql => mysql::scripts(&changes, &indexes)?,
         Dialect::Sqlite => {
             let captured = sqlite::capture(db, &changes).await?;
-            sqlite::scripts(&live, &changes, &indexes, &captured)
+            sqlite::scripts(&live, &changes, &indexes, &captured)?
         }
     };
     let unrepaired = expected
@@ -193,6 +240,7 @@ pub async fn plan(
         dialect,
         changes,
         indexes,
+        validations,
         blockers,
         unrepaired,
         up,
@@ -240,7 +288,7 @@ fn checked_by_repair<'a>(
 /// repair writes them; SQLite needs a table rebuild instead and gets an empty script.
 pub(crate) fn fk_script(dialect: Dialect, changes: &[FkChange]) -> Result<Script, RepairError> {
     Ok(match dialect {
-        Dialect::Postgres => postgres::scripts(changes, &[])?.0,
+        Dialect::Postgres => postgres::scripts(changes, &[], &[])?.0,
         Dialect::MySql => mysql::scripts(changes, &[])?.0,
         Dialect::Sqlite => Script::default(),
     })

@@ -40,7 +40,7 @@ async fn body<C>(db: &C, script: &Script) -> Result<(), RepairError>
 where
     C: ConnectionTrait + TransactionTrait,
 {
-    if script.transactional {
+    if script.transactional && !script.body.is_empty() {
         let tx = db.begin().await?;
         for step in &script.body {
             if let Err(e) = run_step(&tx, step).await {
