@@ -54,6 +54,7 @@ async fn project_workflow_user_follow_the_design_table(
         let options = DeleteOptions {
             mode,
             dry_run: false,
+            ..DeleteOptions::default()
         };
 
         // A workflow: schedules (and their labels) go, runs and sessions stay, unlinked.

@@ -26,6 +26,7 @@ mod execute;
 mod judge;
 mod predicate;
 mod report;
+mod retry;
 mod selection;
 mod session;
 mod verify;
@@ -38,16 +39,21 @@ pub use predicate::PredicateError;
 pub use report::{
     ColumnUpdate, DeleteError, DeleteMode, DeleteReport, Effect, Refusal, RefusalKind,
 };
+pub use retry::{DEFAULT_ATTEMPTS, RetriedConflict, WriteSetLimit, WriteSetTooLarge};
 pub use selection::Selection;
 pub use verify::{Outcome, TableDiff, VerifyReport, verify};
 
 use session::Session;
 
+/// How [`delete`] runs.
 #[derive(Debug, Clone, Copy)]
 pub struct DeleteOptions {
     pub mode: DeleteMode,
     /// Do everything, report it, then roll back.
     pub dry_run: bool,
+    /// Runs of the whole transaction allowed when it loses a write conflict (a deadlock, or a
+    /// Galera certification failure), the first included; at least 1 (the `retry` module).
+    pub attempts: u32,
 }
 
 impl Default for DeleteOptions {
@@ -55,6 +61,7 @@ impl Default for DeleteOptions {
         DeleteOptions {
             mode: DeleteMode::Orm,
             dry_run: false,
+            attempts: DEFAULT_ATTEMPTS,
         }
     }
 }
@@ -68,12 +75,15 @@ pub async fn plan(
     selection: &Selection,
     mode: DeleteMode,
 ) -> Result<Effect, DeleteError> {
-    let (effect, _) = run(db, graph, table, selection, mode, Stage::Plan).await?;
+    let attempt = || run(db, graph, table, selection, mode, Stage::Plan);
+    let ((effect, _), _) = retry::with_retries(DEFAULT_ATTEMPTS, attempt).await?;
     Ok(effect)
 }
 
 /// Deletes the selected rows with their cascade, in one transaction; refused deletes change
-/// nothing.
+/// nothing. A transaction that loses a write conflict is run again, whole, up to
+/// `options.attempts` times ([`DeleteReport::attempts`] says how many it took); one too large
+/// for a Galera write set fails with [`DeleteError::WriteSetTooLarge`].
 pub async fn delete(
     db: &DatabaseConnection,
     graph: &RuleGraph,
@@ -86,13 +96,20 @@ pub async fn delete(
     } else {
         Stage::Commit
     };
-    let (effect, statements) = run(db, graph, table, selection, options.mode, stage).await?;
+    let attempt = || run(db, graph, table, selection, options.mode, stage);
+    let ((effect, statements), conflicts) =
+        match retry::with_retries(options.attempts, attempt).await {
+            Ok(done) => done,
+            Err(error) => return Err(retry::write_set_limit(db, error).await),
+        };
     Ok(DeleteReport {
         mode: options.mode,
         dialect: Dialect::from(db.get_database_backend()),
         effect,
         statements,
         dry_run: options.dry_run,
+        attempts: u32::try_from(conflicts.len()).map_or(u32::MAX, |n| n.saturating_add(1)),
+        conflicts,
     })
 }
 
