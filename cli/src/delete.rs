@@ -60,6 +60,10 @@ pub struct DeleteArgs {
     /// Do everything, report it, then roll back.
     #[arg(long)]
     pub dry_run: bool,
+    /// Runs of the whole transaction allowed when it loses a write conflict (a deadlock, or a
+    /// certification failure on a Galera cluster), the first included.
+    #[arg(long, default_value_t = cascade_service::delete::DEFAULT_ATTEMPTS, value_parser = clap::value_parser!(u32).range(1..))]
+    pub attempts: u32,
 }
 
 async fn rules(
@@ -140,17 +144,19 @@ pub(super) async fn run_delete(
     let graph = rules(app, cli, &db).await?;
     let options = DeleteOptions::orm()
         .mode(args.mode.into())
-        .dry_run(args.dry_run);
+        .dry_run(args.dry_run)
+        .attempts(args.attempts);
     match delete(&db, &graph, &args.target.table, &selection, options).await {
         Ok(report) if cli.json => write_json(out, &report).map(|_| Status::Clean),
         Ok(report) => {
             writeln!(out, "{}", effect_grid(&report.effect))?;
             writeln!(
                 out,
-                "{} rows deleted ({:?} mode, {} statements){}.",
+                "{} rows deleted ({:?} mode, {} statements){}{}.",
                 report.effect.total_deleted(),
                 report.mode,
                 report.statements,
+                retries(&report.conflicts),
                 if report.dry_run {
                     "; dry run: rolled back"
                 } else {
@@ -161,6 +167,27 @@ pub(super) async fn run_delete(
         }
         Err(error) => refused(cli, error, out),
     }
+}
+
+/// `; 3 attempts (2 retried after a write conflict: 1213, 1213)` when the delete was retried.
+fn retries(conflicts: &[cascade_service::delete::RetriedConflict]) -> String {
+    if conflicts.is_empty() {
+        return String::new();
+    }
+    let codes: Vec<String> = conflicts
+        .iter()
+        .map(|c| match (c.number, &c.sqlstate) {
+            (Some(n), _) => n.to_string(),
+            (None, Some(state)) => state.clone(),
+            (None, None) => "?".to_owned(),
+        })
+        .collect();
+    format!(
+        "; {} attempts ({} retried after a write conflict: {})",
+        conflicts.len() + 1,
+        conflicts.len(),
+        codes.join(", ")
+    )
 }
 
 pub(super) async fn run_verify(

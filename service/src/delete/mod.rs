@@ -34,6 +34,7 @@ mod execute;
 mod judge;
 mod predicate;
 mod report;
+mod retry;
 mod selection;
 mod session;
 mod verify;
@@ -46,6 +47,7 @@ pub use predicate::PredicateError;
 pub use report::{
     ColumnUpdate, DeleteError, DeleteMode, DeleteReport, Effect, Refusal, RefusalKind,
 };
+pub use retry::{DEFAULT_ATTEMPTS, RetriedConflict, WriteSetLimit, WriteSetTooLarge};
 pub use selection::Selection;
 pub use verify::{Outcome, TableDiff, VerifyReport, verify, verify_url};
 
@@ -59,6 +61,9 @@ pub struct DeleteOptions {
     pub mode: DeleteMode,
     /// Do everything, report it, then roll back.
     pub dry_run: bool,
+    /// Runs of the whole transaction allowed when it loses a write conflict (a deadlock, or a
+    /// Galera certification failure), the first included; at least 1 (the `retry` module).
+    pub attempts: u32,
 }
 
 impl DeleteOptions {
@@ -80,6 +85,13 @@ impl DeleteOptions {
         self.dry_run = dry_run;
         self
     }
+
+    /// The same options, allowing `attempts` runs of the whole transaction (at least 1).
+    #[must_use]
+    pub fn attempts(mut self, attempts: u32) -> DeleteOptions {
+        self.attempts = attempts.max(1);
+        self
+    }
 }
 
 impl Default for DeleteOptions {
@@ -87,6 +99,7 @@ impl Default for DeleteOptions {
         DeleteOptions {
             mode: DeleteMode::Orm,
             dry_run: false,
+            attempts: DEFAULT_ATTEMPTS,
         }
     }
 }
@@ -101,9 +114,15 @@ pub async fn plan<C>(
     mode: DeleteMode,
 ) -> Result<Effect, DeleteError>
 where
-    C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>,
+    C: Connection,
 {
-    let (effect, _) = run(db, graph, table, selection, mode, Stage::Plan).await?;
+    let attempts = if db.in_callers_transaction() {
+        1
+    } else {
+        DEFAULT_ATTEMPTS
+    };
+    let attempt = || run(db, graph, table, selection, mode, Stage::Plan);
+    let ((effect, _), _) = retry::with_retries(attempts, attempt).await?;
     Ok(effect)
 }
 
@@ -116,7 +135,7 @@ pub async fn plan_entity<E, C>(
 ) -> Result<Effect, DeleteError>
 where
     E: EntityTrait,
-    C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>,
+    C: Connection,
 {
     plan(db, graph, E::default().table_name(), selection, mode).await
 }
@@ -130,13 +149,17 @@ pub async fn delete_entity<E, C>(
 ) -> Result<DeleteReport, DeleteError>
 where
     E: EntityTrait,
-    C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>,
+    C: Connection,
 {
     delete(db, graph, E::default().table_name(), selection, options).await
 }
 
 /// Deletes the selected rows with their cascade, in one transaction (a savepoint inside the
-/// caller's transaction); refused deletes change nothing.
+/// caller's transaction); refused deletes change nothing. On a connection, a transaction that
+/// loses a write conflict is run again, whole, up to `options.attempts` times
+/// ([`DeleteReport::attempts`] says how many it took); inside the caller's transaction it is not
+/// (the conflict aborted the caller's transaction, which only the caller can retry). One too
+/// large for a Galera write set fails with [`DeleteError::WriteSetTooLarge`].
 pub async fn delete<C>(
     db: &C,
     graph: &RuleGraph,
@@ -145,21 +168,55 @@ pub async fn delete<C>(
     options: DeleteOptions,
 ) -> Result<DeleteReport, DeleteError>
 where
-    C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>,
+    C: Connection,
 {
     let stage = if options.dry_run {
         Stage::DryRun
     } else {
         Stage::Commit
     };
-    let (effect, statements) = run(db, graph, table, selection, options.mode, stage).await?;
+    let attempts = if db.in_callers_transaction() {
+        1
+    } else {
+        options.attempts
+    };
+    let attempt = || run(db, graph, table, selection, options.mode, stage);
+    let ((effect, statements), conflicts) = match retry::with_retries(attempts, attempt).await {
+        Ok(done) => done,
+        Err(error) => return Err(retry::write_set_limit(db, error).await),
+    };
     Ok(DeleteReport {
         mode: options.mode,
         dialect: Dialect::from(db.get_database_backend()),
         effect,
         statements,
         dry_run: options.dry_run,
+        attempts: u32::try_from(conflicts.len()).map_or(u32::MAX, |n| n.saturating_add(1)),
+        conflicts,
     })
+}
+
+/// A connection the engine runs on: a `DatabaseConnection` (the engine owns the transaction it
+/// opens, so it may run it again after a write conflict), or the caller's
+/// `DatabaseTransaction` (the engine works in a savepoint of it, commits nothing, retries
+/// nothing).
+pub trait Connection:
+    ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction> + Sync
+{
+    /// Whether calls run inside a transaction the caller owns.
+    fn in_callers_transaction(&self) -> bool;
+}
+
+impl Connection for sea_orm::DatabaseConnection {
+    fn in_callers_transaction(&self) -> bool {
+        false
+    }
+}
+
+impl Connection for DatabaseTransaction {
+    fn in_callers_transaction(&self) -> bool {
+        true
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

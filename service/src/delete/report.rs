@@ -8,6 +8,8 @@ use sea_orm::DbErr;
 use serde::Serialize;
 use thiserror::Error;
 
+use super::retry::{RetriedConflict, WriteSetTooLarge};
+
 /// Why a delete is refused: the `kind` field of `--json` output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -119,16 +121,22 @@ pub enum DeleteMode {
     Db,
 }
 
+/// What an executed (or dry-run) delete did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DeleteReport {
     pub mode: DeleteMode,
     pub dialect: Dialect,
     #[serde(flatten)]
     pub effect: Effect,
-    /// SQL statements issued, work tables included.
+    /// SQL statements issued by the attempt that succeeded, work tables included.
     pub statements: u64,
     /// True when the transaction was rolled back on purpose (`--dry-run`).
     pub dry_run: bool,
+    /// Runs of the whole transaction it took (1 unless a write conflict forced a retry).
+    pub attempts: u32,
+    /// The write conflicts that were retried, in order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub conflicts: Vec<RetriedConflict>,
 }
 
 #[derive(Debug, Error)]
@@ -146,6 +154,21 @@ pub enum DeleteError {
          a superuser ({0})"
     )]
     EnforcementOff(String),
+    /// Every attempt lost a write conflict (deadlock, Galera certification failure); the last
+    /// one was rolled back and nothing changed.
+    #[error(
+        "gave up after {attempts} attempt(s): every one lost a write conflict (deadlock or \
+         cluster certification failure) and was rolled back; nothing changed. Retry later, or \
+         allow more attempts (--attempts). Last error: {last}"
+    )]
+    Conflicts {
+        attempts: u32,
+        retried: Vec<RetriedConflict>,
+        last: DbErr,
+    },
+    /// The delete does not fit in one Galera write set; rolled back, nothing changed.
+    #[error("{0}")]
+    WriteSetTooLarge(Box<WriteSetTooLarge>),
     #[error(transparent)]
     Db(#[from] DbErr),
 }
