@@ -156,7 +156,7 @@ pub fn random_case(seed: u64, dialect: Dialect) -> Option<RandomCase> {
         let nullable: Vec<&Fk> = table
             .fks
             .iter()
-            .filter(|fk| !fk.not_null && !(dialect == Dialect::MySql && writes(fk)))
+            .filter(|fk| !(fk.not_null || dialect == Dialect::MySql && writes(fk)))
             .collect();
         if let Some(fk) = nullable.first()
             && rng.u8(..4) == 0
