@@ -2,6 +2,7 @@
 //! app uses: a fresh, uniquely named database per test on each real backend, dropped when the test
 //! passes, kept when it fails), plus the shipped domain's CLI run in-process and table dumps.
 
+pub mod pinned;
 pub mod random_schema;
 
 use sea_orm::{ConnectionTrait, DatabaseConnection};

@@ -4,75 +4,12 @@
 //! outcome expected per engine, so a case cannot pass by both sides being wrong the same way.
 
 use cascade_entity::rules::Dialect;
-use cascade_service::delete::{Outcome, RefusalKind, Selection, VerifyReport, verify_url};
+use cascade_service::delete::{Outcome, RefusalKind, Selection};
 use rstest::rstest;
 use sea_orm::Condition;
 use sea_orm::sea_query::Expr;
-use tests::{TestDb, build_fixture, with_db};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Expect {
-    Deleted(u64),
-    Refused(RefusalKind),
-    /// The model declines (order_dependent); the engine's outcome is whatever its ordering gives.
-    Abstain,
-}
-
-struct Case {
-    ddl: Vec<String>,
-    data: Vec<String>,
-    table: &'static str,
-    predicate: &'static str,
-}
-
-fn strings(items: &[&str]) -> Vec<String> {
-    items.iter().map(|s| s.to_string()).collect()
-}
-
-async fn check(db: &TestDb, case: Case, expect: Expect) -> VerifyReport {
-    build_fixture(db, &case.ddl, &case.data).await;
-    let graph = cascade_migration::introspect(&db.conn)
-        .await
-        .expect("introspect");
-    let selection = Selection::condition(Condition::all().add(Expr::cust(case.predicate)));
-    let report = verify_url(&db.url, &graph, case.table, &selection)
-        .await
-        .expect("verify");
-    let dialect = db.dialect;
-    match expect {
-        Expect::Abstain => assert!(
-            report.abstained,
-            "{dialect}: expected the model to abstain: {report:#?}"
-        ),
-        Expect::Deleted(rows) => {
-            assert!(report.matches, "{dialect}: {report:#?}");
-            let Outcome::Deleted { deleted } = &report.native else {
-                panic!("{dialect}: native refused: {report:#?}")
-            };
-            assert_eq!(
-                deleted.values().sum::<u64>(),
-                rows,
-                "{dialect}: rows deleted"
-            );
-        }
-        Expect::Refused(kind) => {
-            assert!(report.matches, "{dialect}: {report:#?}");
-            let Outcome::Refused { kind: native, .. } = &report.native else {
-                panic!("{dialect}: native deleted: {report:#?}")
-            };
-            assert_eq!(
-                native.engine_class(dialect),
-                kind.engine_class(dialect),
-                "{dialect}: native kind"
-            );
-            let Outcome::Refused { kind: orm, .. } = &report.orm else {
-                panic!("{dialect}: orm deleted")
-            };
-            assert_eq!(*orm, kind, "{dialect}: the model names the precise kind");
-        }
-    }
-    report
-}
+use tests::pinned::{Case, Expect, check, strings};
+use tests::{TestDb, with_db};
 
 /// Runs the delete through the ORM executor and commits (the verifier rolls back).
 async fn delete_for_real(db: &TestDb, table: &str, predicate: &str) {

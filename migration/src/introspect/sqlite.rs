@@ -65,6 +65,25 @@ async fn table(db: &impl ConnectionTrait, name: String) -> Result<Table, Introsp
     if primary_key.len() > 1 {
         columns.iter_mut().for_each(|c| c.auto_increment = false);
     }
+    // A WITHOUT ROWID table's key columns, and the rowid alias, never hold NULL whatever was
+    // declared; a rowid table's other key columns do accept it.
+    let without_rowid = rows(
+        db,
+        "SELECT wr FROM pragma_table_list WHERE name = ? AND schema = 'main'",
+        vec![name.clone().into()],
+    )
+    .await?
+    .first()
+    .map(|row| get::<i64>(row, "wr"))
+    .transpose()?
+    .unwrap_or(0)
+        != 0;
+    for column in &mut columns {
+        let in_key = primary_key.iter().any(|(_, k)| *k == column.name);
+        if in_key && (without_rowid || column.auto_increment) {
+            column.nullable = false;
+        }
+    }
 
     let mut unique_keys = Vec::new();
     let mut indexes = Vec::new();

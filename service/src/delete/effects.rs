@@ -43,6 +43,14 @@ pub(crate) struct EdgeEffect {
     /// surviving rows the action rewrites.
     pub rewrite: Option<String>,
     pub columns: Vec<String>,
+    /// The values written into `columns` as SQL, where they are not NULL / the column default
+    /// (an ON UPDATE CASCADE writes the parent's new key).
+    pub values: Option<Vec<String>>,
+    /// 0 for an ON DELETE edge; n for an ON UPDATE edge fired by a key rewrite n steps away
+    /// (the executor rewrites deeper levels first, while the keys still hold their old values).
+    pub key_update_depth: u32,
+    /// Set when this edge's effect is a shape the model does not decide: the refusal says so.
+    pub unsupported: Option<String>,
 }
 
 impl EdgeEffect {
@@ -108,6 +116,7 @@ pub(crate) async fn measure(
     for (child, fk) in edges {
         effects.push(measure_edge(s, graph, closure, child, fk).await?);
     }
+    super::key_updates::measure(s, graph, closure, &mut effects).await?;
     Ok(effects)
 }
 
@@ -145,9 +154,7 @@ async fn measure_edge(
         label: fk.describe(&child.name),
         action: fk.on_delete,
         deferrable: fk.deferrable,
-        nulls_not_null: columns.iter().any(|c| {
-            child.primary_key.contains(c) || child.column(c).is_some_and(|col| !col.nullable)
-        }),
+        nulls_not_null: nulls_not_null(s, child, &columns),
         default_missing_parent: false,
         survivors: 0,
         survivor_parent_generation: 0,
@@ -158,6 +165,9 @@ async fn measure_edge(
         doomed_self: 0,
         rewrite: None,
         columns,
+        values: None,
+        key_update_depth: 0,
+        unsupported: None,
     };
     let from = format!("FROM {} c {join}", s.q(&child.name));
     let sql = format!("SELECT COUNT(*), MAX(d.cascade_gen) {from}{not_doomed}");
@@ -207,6 +217,16 @@ async fn measure_edge(
         }
     }
     Ok(effect)
+}
+
+/// Whether writing NULL into `columns` of `child` breaks NOT NULL: a column declared NOT NULL,
+/// or a primary-key column where the engine makes key columns NOT NULL (SQLite's rowid tables
+/// do not, unless the table is `WITHOUT ROWID` or the key is the rowid alias).
+pub(crate) fn nulls_not_null(s: &Session<'_>, child: &Table, columns: &[String]) -> bool {
+    columns.iter().any(|c| {
+        child.column(c).is_some_and(|col| !col.nullable)
+            || (child.primary_key.contains(c) && s.engine.key_columns_are_not_null())
+    })
 }
 
 /// Rows in `update` (keys of `child` rows an action rewrites) whose non-NULL reference to their

@@ -21,17 +21,25 @@ pub(crate) async fn apply_orm(
 ) -> Result<(), DeleteError> {
     // One UPDATE per child table where the engine allows it: a row reached by two SET NULL
     // edges is written once, and every condition sees the rows as they were.
-    let mut by_table: Vec<(&str, Vec<&EdgeEffect>)> = Vec::new();
-    for effect in effects
+    // Key updates fired by a rewrite (ON UPDATE edges) go first, deepest first, while every
+    // key they are matched by still holds its old value.
+    let mut rewrites: Vec<&EdgeEffect> = effects
         .iter()
         .filter(|e| e.survivors > 0 && e.rewrite.is_some())
-    {
-        match by_table.iter_mut().find(|(t, _)| *t == effect.child) {
-            Some((_, group)) if s.engine.merges_updates() => group.push(effect),
-            _ => by_table.push((&effect.child, vec![effect])),
+        .collect();
+    rewrites.sort_by_key(|e| std::cmp::Reverse(e.key_update_depth));
+    let mut by_table: Vec<(&str, u32, Vec<&EdgeEffect>)> = Vec::new();
+    for effect in rewrites {
+        let depth = effect.key_update_depth;
+        match by_table
+            .iter_mut()
+            .find(|(t, d, _)| *t == effect.child && *d == depth)
+        {
+            Some((_, _, group)) if s.engine.merges_updates() => group.push(effect),
+            _ => by_table.push((&effect.child, depth, vec![effect])),
         }
     }
-    for (table, group) in by_table {
+    for (table, _, group) in by_table {
         let Some(child) = graph.table(table) else {
             continue;
         };
@@ -61,6 +69,12 @@ pub(crate) async fn apply_orm(
 /// `SET col = CASE WHEN rewrite1 THEN ... ELSE col END ... WHERE rewrite1 OR rewrite2`.
 fn update_statement(s: &Session<'_>, child: &Table, group: &[&EdgeEffect]) -> String {
     let value = |effect: &EdgeEffect, column: &str, in_case: bool| match effect.action {
+        _ if effect.values.is_some() => effect
+            .columns
+            .iter()
+            .position(|c| c == column)
+            .and_then(|i| effect.values.as_ref().map(|v| v[i].clone()))
+            .unwrap_or_else(|| "NULL".to_owned()),
         FkAction::SetDefault => {
             let default = child.column(column).and_then(|c| c.default.as_ref());
             if in_case {

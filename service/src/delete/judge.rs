@@ -19,6 +19,29 @@ pub(crate) async fn judge(
     effects: &[EdgeEffect],
     path_to: &dyn Fn(&str) -> Vec<String>,
 ) -> Result<Option<Refusal>, DeleteError> {
+    // A shape the model does not decide: refused unless a definite refusal settles the delete
+    // anyway (decided at the end).
+    let unsupported = effects
+        .iter()
+        .find(|e| e.unsupported.is_some())
+        .map(|effect| {
+            let mut r = refusal(
+                RefusalKind::Unsupported,
+                &effect.child,
+                Some(effect.label.clone()),
+                effect.survivors + effect.doomed,
+                path_to(&effect.parent),
+                effect.unsupported.clone().unwrap_or_default(),
+            );
+            r.message = format!("not modelled, so not run on a guess: {}", r.message);
+            r
+        });
+    let effects: Vec<EdgeEffect> = effects
+        .iter()
+        .filter(|e| e.unsupported.is_none())
+        .cloned()
+        .collect();
+    let effects = effects.as_slice();
     if let Some(limit) = s.engine.refusing_depth()
         && closure.max_generation >= limit
     {
@@ -91,6 +114,30 @@ pub(crate) async fn judge(
             }
         }
     }
+    // A NO ACTION violation a key update counts comes after the rewrite that fired it, and that
+    // rewrite's own decrement only cancels the increment its parent's delete made: nothing but a
+    // deleted row whose reference already dangled can cancel it.
+    if let Some(effect) = counted
+        .iter()
+        .find(|e| e.key_update_depth > 0 && e.action == FkAction::NoAction)
+    {
+        let kind = if dangling_references_deleted(s, graph, closure, 0).await? == 0 {
+            RefusalKind::NoAction
+        } else {
+            RefusalKind::OrderDependent
+        };
+        let mut r = refusal(
+            kind,
+            &effect.child,
+            Some(effect.label.clone()),
+            effect.survivors,
+            path_to(&effect.parent),
+            describe(kind, effect),
+        );
+        r.sample_keys = Vec::new();
+        definite.push(r);
+        counted.retain(|e| e.key_update_depth == 0);
+    }
     let net_counted: u64 = counted.iter().map(|e| e.net_violations()).sum();
     if net_counted > 0 {
         match net_verdict(s, graph, closure, effects, &counted, net_counted).await? {
@@ -136,7 +183,7 @@ pub(crate) async fn judge(
         }
     }
     if definite.is_empty() {
-        return Ok(undecided);
+        return Ok(unsupported.or(undecided));
     }
     let mut first = definite.remove(0);
     first.also = definite.iter().map(|r| r.kind).collect();

@@ -32,6 +32,7 @@ mod effects;
 mod engine;
 mod execute;
 mod judge;
+mod key_updates;
 mod predicate;
 mod report;
 mod retry;
@@ -238,6 +239,7 @@ fn effective_rules(graph: &RuleGraph, dialect: Dialect, mode: DeleteMode) -> Rul
         }
         for fk in &mut table.foreign_keys {
             fk.on_delete = dialect.effective_action(fk.on_delete);
+            fk.on_update = dialect.effective_action(fk.on_update);
         }
     }
     graph

@@ -23,6 +23,9 @@ pub enum RefusalKind {
     CascadeDepth,
     FkMismatch,
     OrderDependent,
+    /// A shape the model does not cover yet, named in the message; refused before anything
+    /// runs rather than executed on a guess.
+    Unsupported,
 }
 
 impl RefusalKind {

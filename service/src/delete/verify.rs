@@ -47,7 +47,7 @@ pub struct VerifyReport {
     pub orm: Outcome,
     /// Same outcome (same refusal class, or both deleted) and identical tables.
     pub matches: bool,
-    /// The model refused as `order_dependent`: it abstained rather than guess.
+    /// The model refused as `order_dependent` or `unsupported`: it abstained rather than guess.
     pub abstained: bool,
     pub diffs: Vec<TableDiff>,
 }
@@ -122,7 +122,7 @@ pub async fn verify(
     let abstained = matches!(
         orm,
         Outcome::Refused {
-            kind: RefusalKind::OrderDependent,
+            kind: RefusalKind::OrderDependent | RefusalKind::Unsupported,
             ..
         }
     );

@@ -88,6 +88,12 @@ pub(crate) trait Engine: Sync {
     /// Cascade depth (in levels below the root) at which the engine refuses the delete.
     fn refusing_depth(&self) -> Option<u32>;
 
+    /// Whether every primary-key column refuses NULL (SQLite's rowid tables accept it in a
+    /// column not declared NOT NULL).
+    fn key_columns_are_not_null(&self) -> bool {
+        true
+    }
+
     /// Whether updating a row re-checks its references to its own table (SQLite).
     fn rechecks_self_reference_on_update(&self) -> bool {
         false

@@ -99,6 +99,12 @@ impl Engine for Sqlite {
         Some(1000)
     }
 
+    fn key_columns_are_not_null(&self) -> bool {
+        // Rowid tables take NULL in a key column unless declared NOT NULL; the catalog's
+        // nullability already says which (introspection reports what is declared).
+        false
+    }
+
     fn rechecks_self_reference_on_update(&self) -> bool {
         true
     }
