@@ -11,13 +11,20 @@ use sea_orm::prelude::{Decimal, Uuid};
 use sea_orm::{ActiveModelTrait, DbBackend, EntityTrait, Schema, Set};
 use tests::with_db;
 
-/// SeaORM's statement up to its first FK clause (FK names and actions are ours by design).
+/// A CREATE TABLE statement up to its first FK clause, without the closing parenthesis (FK
+/// names and actions are ours by design).
 fn before_foreign_keys(sql: &str) -> &str {
-    [", CONSTRAINT", ", FOREIGN KEY"]
+    match [", CONSTRAINT", ", FOREIGN KEY"]
         .iter()
         .filter_map(|marker| sql.find(marker))
         .min()
-        .map_or(sql, |i| &sql[..i])
+    {
+        Some(i) => &sql[..i],
+        None => {
+            let sql = sql.trim_end();
+            sql.strip_suffix(')').unwrap_or(sql).trim_end()
+        }
+    }
 }
 
 #[test]
