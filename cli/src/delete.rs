@@ -238,6 +238,24 @@ fn print_verify(report: &VerifyReport, out: &mut dyn Write) -> anyhow::Result<()
             writeln!(out, "  orm only:    {row:?}")?;
         }
     }
+    if !report.orm_only_rules.is_empty() {
+        writeln!(
+            out,
+            "ORM-only rules (no database constraint; compared apart): {}",
+            report.orm_only_rules.join("; ")
+        )?;
+        if let Some(outcome) = &report.with_orm_only {
+            writeln!(out, "orm with ORM-only rules: {}", describe(outcome))?;
+        }
+        for diff in &report.explained_by_orm_only {
+            writeln!(
+                out,
+                "table {}: {} rows changed by ORM-only rules (expected, not a mismatch)",
+                diff.table,
+                diff.only_orm.len().max(diff.only_native.len())
+            )?;
+        }
+    }
     writeln!(
         out,
         "{}",

@@ -171,6 +171,28 @@ async fn verify_takes_the_apps_connections_and_the_cli_serves_the_app(
         // post deleted it changes nothing, so the two sides agree exactly.
         assert!(report.matches, "{report:#?}");
 
+        // Deleting an author: the database leaves that author's comments on other posts
+        // pointing at nothing (no constraint), the ORM-only rule nulls them. Reported apart.
+        let commenter = comment::Entity::find()
+            .filter(comment::Column::CommenterId.is_not_null())
+            .one(&db.conn)
+            .await
+            .expect("read")
+            .and_then(|c| c.commenter_id)
+            .expect("a comment with a commenter");
+        let selection = Selection::condition(Condition::all().add(author::Column::Id.eq(commenter)));
+        let report = verify(&db.conn, &loose, &graph, "author", &selection)
+            .await
+            .expect("verify");
+        assert!(report.matches, "the database's own rules agree: {report:#?}");
+        assert_eq!(report.orm_only_rules, ["comment(commenter_id) -> author(id)"]);
+        let explained: Vec<&str> = report
+            .explained_by_orm_only
+            .iter()
+            .map(|d| d.table.as_str())
+            .collect();
+        assert_eq!(explained, ["comment"], "{report:#?}");
+
         let app = blog_example::app();
         let url = db.url.as_str();
         let (status, out) = cascade_with(&app, &["--url", url, "rules", "--json"]).await;

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use cascade_entity::RuleGraph;
-use cascade_entity::rules::Dialect;
+use cascade_entity::rules::{Dialect, Enforcement};
 use sea_orm::{DatabaseConnection, TransactionTrait};
 use serde::Serialize;
 
@@ -49,7 +49,21 @@ pub struct VerifyReport {
     pub matches: bool,
     /// The model refused as `order_dependent` or `unsupported`: it abstained rather than guess.
     pub abstained: bool,
+    /// Differences between the database's own cascade and ours under the rules the database
+    /// enforces: any is a real mismatch.
     pub diffs: Vec<TableDiff>,
+    /// ORM-only rules (`skip_fk`) in the graph: the database does not enforce them, so it does
+    /// less than the ORM by design.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub orm_only_rules: Vec<String>,
+    /// How the ORM-mode delete with the ORM-only rules ends (when there are any).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub with_orm_only: Option<Outcome>,
+    /// What the ORM-only rules change beyond the database's cascade (`only_native`: rows as
+    /// the database leaves them, `only_orm`: as the ORM-only rules leave them): expected, not
+    /// a mismatch.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub explained_by_orm_only: Vec<TableDiff>,
 }
 
 /// [`verify`] on the database at `url`: the native side on a connection with FK enforcement on,
@@ -87,29 +101,34 @@ pub async fn verify(
 ) -> Result<VerifyReport, DeleteError> {
     let dialect = Dialect::from(native_db.get_database_backend());
     let (native, native_tables) = side(native_db, graph, table, selection, DeleteMode::Db).await?;
-    let (orm, orm_tables) = side(orm_db, graph, table, selection, DeleteMode::Orm).await?;
-
-    let diffs: Vec<TableDiff> = native_tables
-        .iter()
-        .filter_map(|(name, rows)| {
-            let other = orm_tables.get(name).cloned().unwrap_or_default();
-            let only_native: Vec<Row> = rows
-                .iter()
-                .filter(|r| !other.contains(r))
-                .cloned()
-                .collect();
-            let only_orm: Vec<Row> = other
-                .iter()
-                .filter(|r| !rows.contains(r))
-                .cloned()
-                .collect();
-            (!only_native.is_empty() || !only_orm.is_empty()).then(|| TableDiff {
-                table: name.clone(),
-                only_native,
-                only_orm,
-            })
-        })
+    // The database enforces only its own constraints: the parity claim is about those. ORM-only
+    // rules (`skip_fk`) do more by design; their difference is reported apart.
+    let orm_only_rules: Vec<String> = graph
+        .foreign_keys()
+        .filter(|(_, fk)| fk.enforcement == Enforcement::OrmOnly)
+        .map(|(t, fk)| fk.describe(&t.name))
         .collect();
+    let database_rules = RuleGraph {
+        tables: graph
+            .tables
+            .iter()
+            .map(|(name, t)| {
+                let mut t = t.clone();
+                t.foreign_keys
+                    .retain(|fk| fk.enforcement == Enforcement::Database);
+                (name.clone(), t)
+            })
+            .collect(),
+    };
+    let (orm, orm_tables) =
+        side(orm_db, &database_rules, table, selection, DeleteMode::Orm).await?;
+    let diffs = table_diffs(&native_tables, &orm_tables);
+    let (with_orm_only, explained_by_orm_only) = if orm_only_rules.is_empty() {
+        (None, Vec::new())
+    } else {
+        let (full, full_tables) = side(orm_db, graph, table, selection, DeleteMode::Orm).await?;
+        (Some(full), table_diffs(&orm_tables, &full_tables))
+    };
     let same_outcome = match (&native, &orm) {
         (Outcome::Deleted { .. }, Outcome::Deleted { .. }) => true,
         (Outcome::Refused { kind: native, .. }, Outcome::Refused { kind, also, .. }) => {
@@ -134,7 +153,37 @@ pub async fn verify(
         native,
         orm,
         diffs,
+        orm_only_rules,
+        with_orm_only,
+        explained_by_orm_only,
     })
+}
+
+/// Rows present on one side only, per table (`left` is the native side's place).
+fn table_diffs(
+    left: &BTreeMap<String, Vec<Row>>,
+    right: &BTreeMap<String, Vec<Row>>,
+) -> Vec<TableDiff> {
+    left.iter()
+        .filter_map(|(name, rows)| {
+            let other = right.get(name).cloned().unwrap_or_default();
+            let only_native: Vec<Row> = rows
+                .iter()
+                .filter(|r| !other.contains(r))
+                .cloned()
+                .collect();
+            let only_orm: Vec<Row> = other
+                .iter()
+                .filter(|r| !rows.contains(r))
+                .cloned()
+                .collect();
+            (!only_native.is_empty() || !only_orm.is_empty()).then(|| TableDiff {
+                table: name.clone(),
+                only_native,
+                only_orm,
+            })
+        })
+        .collect()
 }
 
 fn connect_error(error: crate::connect::ConnectError) -> DeleteError {
