@@ -140,6 +140,7 @@ fn table_of(entity: &EntityDecl) -> Table {
         unique_keys,
         indexes: entity.indexes.clone(),
         foreign_keys,
+        checks: Vec::new(),
     }
 }
 

@@ -12,6 +12,6 @@ pub use declare::{ColumnDecl, EntityDecl, RelationDecl, column_kind};
 pub use dialect::Dialect;
 pub use diff::{Drift, FkEvent};
 pub use model::{
-    Column, ColumnDefault, ColumnKind, Deferrable, Enforcement, FkAction, ForeignKey, Index,
+    Check, Column, ColumnDefault, ColumnKind, Deferrable, Enforcement, FkAction, ForeignKey, Index,
     RuleGraph, Table,
 };

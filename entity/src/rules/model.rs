@@ -28,6 +28,17 @@ pub struct Table {
     pub indexes: Vec<Index>,
     /// Foreign keys held by this table, in declaration (or creation) order.
     pub foreign_keys: Vec<ForeignKey>,
+    /// CHECK constraints, as the catalog spells their expressions (a rewrite can break them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<Check>,
+}
+
+/// A CHECK constraint: its name where the source keeps one, and its boolean expression as SQL of
+/// the table's dialect (unqualified column names).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Check {
+    pub name: Option<String>,
+    pub expression: String,
 }
 
 /// One column: its type, nullability and default, and the column-level attributes SeaORM's own
@@ -335,6 +346,7 @@ impl Table {
             unique_keys: Vec::new(),
             indexes: Vec::new(),
             foreign_keys: Vec::new(),
+            checks: Vec::new(),
         }
     }
 

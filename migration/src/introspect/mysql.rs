@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 
 use cascade_entity::rules::{
+    Check,
     Column, ColumnDefault, ColumnKind, Deferrable, Enforcement, ForeignKey, Index, Table,
 };
 use sea_orm::ConnectionTrait;
@@ -32,6 +33,13 @@ const JSON_CHECKS: &str = "
 SELECT CAST(TABLE_NAME AS CHAR) AS table_name, CAST(CHECK_CLAUSE AS CHAR) AS check_clause
 FROM information_schema.CHECK_CONSTRAINTS
 WHERE CONSTRAINT_SCHEMA = DATABASE() AND CHECK_CLAUSE LIKE 'json_valid(%'";
+
+const CHECKS: &str = "
+SELECT CAST(TABLE_NAME AS CHAR) AS table_name, CAST(CONSTRAINT_NAME AS CHAR) AS name,
+       CAST(CHECK_CLAUSE AS CHAR) AS check_clause
+FROM information_schema.CHECK_CONSTRAINTS
+WHERE CONSTRAINT_SCHEMA = DATABASE() AND CHECK_CLAUSE NOT LIKE 'json_valid(%'
+ORDER BY TABLE_NAME, CONSTRAINT_NAME";
 
 const FOREIGN_KEYS: &str = "
 SELECT CAST(rc.TABLE_NAME AS CHAR) AS table_name, CAST(rc.CONSTRAINT_NAME AS CHAR) AS name,
@@ -97,6 +105,14 @@ pub(super) async fn tables(db: &impl ConnectionTrait) -> Result<Vec<Table>, Intr
             .to_ascii_lowercase()
             .contains("auto_increment");
         table.columns.push(column);
+    }
+    for row in rows(db, CHECKS, vec![]).await? {
+        if let Some(table) = tables.get_mut(&get::<String>(&row, "table_name")?) {
+            table.checks.push(Check {
+                name: Some(get(&row, "name")?),
+                expression: get(&row, "check_clause")?,
+            });
+        }
     }
     read_foreign_keys(db, &mut tables).await?;
     read_indexes(db, &mut tables).await?;

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use cascade_entity::rules::{
-    Column, ColumnDefault, Deferrable, Enforcement, ForeignKey, Index, Table,
+    Check, Column, ColumnDefault, Deferrable, Enforcement, ForeignKey, Index, Table,
 };
 use sea_orm::ConnectionTrait;
 
@@ -33,6 +33,15 @@ LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
 WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND a.attnum > 0
   AND NOT a.attisdropped
 ORDER BY c.relname, a.attnum";
+
+const CHECKS: &str = "
+SELECT c.relname::text AS table_name, con.conname::text AS name,
+       pg_get_constraintdef(con.oid) AS definition
+FROM pg_constraint con
+JOIN pg_class c ON c.oid = con.conrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = current_schema() AND con.contype = 'c'
+ORDER BY c.relname, con.conname";
 
 /// Column lists come back as JSON arrays, in key order.
 const CONSTRAINTS: &str = "
@@ -92,6 +101,15 @@ pub(super) async fn tables(db: &impl ConnectionTrait) -> Result<Vec<Table>, Intr
         );
         column.auto_increment = auto_increment;
         table.columns.push(column);
+    }
+    for row in rows(db, CHECKS, vec![]).await? {
+        if let Some(table) = tables.get_mut(&get::<String>(&row, "table_name")?) {
+            let definition: String = get(&row, "definition")?;
+            table.checks.push(Check {
+                name: Some(get(&row, "name")?),
+                expression: check_expression(&definition),
+            });
+        }
     }
     let mut fk_oids: BTreeMap<String, Vec<i64>> = BTreeMap::new();
     for row in rows(db, CONSTRAINTS, vec![]).await? {
@@ -169,4 +187,12 @@ fn action_code(code: &str) -> Result<cascade_entity::rules::FkAction, Introspect
         "d" => "SET DEFAULT",
         other => other,
     })
+}
+
+/// `CHECK ((a IS NOT NULL))` (`pg_get_constraintdef`, maybe with ` NOT VALID`) -> `(a IS NOT NULL)`.
+fn check_expression(definition: &str) -> String {
+    let text = definition.trim();
+    let text = text.strip_suffix(" NOT VALID").unwrap_or(text);
+    let text = text.strip_prefix("CHECK ").unwrap_or(text).trim();
+    text.strip_suffix(" NO INHERIT").unwrap_or(text).to_owned()
 }

@@ -5,8 +5,11 @@
 //! first declared. An FK whose parent columns are omitted references the parent's primary key.
 
 use cascade_entity::rules::{
-    Column, ColumnDefault, Deferrable, Enforcement, ForeignKey, Index, Table,
+    Check, Column, ColumnDefault, Deferrable, Enforcement, ForeignKey, Index, Table,
 };
+use sqlparser::ast::{ColumnOption, Statement, TableConstraint};
+use sqlparser::dialect::SQLiteDialect;
+use sqlparser::parser::Parser;
 use sea_orm::ConnectionTrait;
 
 use super::{IntrospectError, action, column_kind, get, rows};
@@ -28,7 +31,50 @@ pub(super) async fn tables(db: &impl ConnectionTrait) -> Result<Vec<Table>, Intr
     Ok(tables)
 }
 
+/// The CHECK constraints of a table, read from its `CREATE TABLE` text (the catalog has no
+/// other record of them); a text sqlparser cannot read yields none.
+async fn checks(db: &impl ConnectionTrait, name: &str) -> Result<Vec<Check>, IntrospectError> {
+    let Some(row) = rows(
+        db,
+        "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?",
+        vec![name.to_owned().into()],
+    )
+    .await?
+    .into_iter()
+    .next() else {
+        return Ok(Vec::new());
+    };
+    let sql: Option<String> = get(&row, "sql")?;
+    let Some(Statement::CreateTable(create)) = sql
+        .and_then(|sql| Parser::parse_sql(&SQLiteDialect {}, &sql).ok())
+        .and_then(|statements| statements.into_iter().next())
+    else {
+        return Ok(Vec::new());
+    };
+    let mut checks = Vec::new();
+    for column in &create.columns {
+        for option in &column.options {
+            if let ColumnOption::Check(check) = &option.option {
+                checks.push(Check {
+                    name: option.name.as_ref().map(|n| n.value.clone()),
+                    expression: check.expr.to_string(),
+                });
+            }
+        }
+    }
+    for constraint in &create.constraints {
+        if let TableConstraint::Check(check) = constraint {
+            checks.push(Check {
+                name: check.name.as_ref().map(|n| n.value.clone()),
+                expression: check.expr.to_string(),
+            });
+        }
+    }
+    Ok(checks)
+}
+
 async fn table(db: &impl ConnectionTrait, name: String) -> Result<Table, IntrospectError> {
+    let checks = checks(db, &name).await?;
     let mut columns = Vec::new();
     let mut primary_key: Vec<(i64, String)> = Vec::new();
     for row in rows(
@@ -120,6 +166,7 @@ async fn table(db: &impl ConnectionTrait, name: String) -> Result<Table, Introsp
         primary_key: primary_key.into_iter().map(|(_, c)| c).collect(),
         unique_keys,
         indexes,
+        checks,
     })
 }
 

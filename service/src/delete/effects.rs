@@ -51,6 +51,13 @@ pub(crate) struct EdgeEffect {
     pub key_update_depth: u32,
     /// Set when this edge's effect is a shape the model does not decide: the refusal says so.
     pub unsupported: Option<String>,
+    /// Surviving rows the rewrite makes fail a CHECK constraint (the engine refuses), and the
+    /// CHECK's name.
+    pub check_violations: u64,
+    pub check_name: Option<String>,
+    /// Rows also deleted by another path that the rewrite would make fail a CHECK if it reached
+    /// them first: the outcome turns on the engine's order.
+    pub check_doomed: u64,
 }
 
 impl EdgeEffect {
@@ -168,6 +175,9 @@ async fn measure_edge(
         values: None,
         key_update_depth: 0,
         unsupported: None,
+        check_violations: 0,
+        check_name: None,
+        check_doomed: 0,
     };
     let from = format!("FROM {} c {join}", s.q(&child.name));
     let sql = format!("SELECT COUNT(*), MAX(d.cascade_gen) {from}{not_doomed}");
@@ -178,7 +188,8 @@ async fn measure_edge(
     }
     if matches!(fk.on_delete, FkAction::SetNull | FkAction::SetDefault) {
         // The executor rewrites exactly the rows this predicate selects, in one statement.
-        let predicate = rewrite_predicate(s, graph, fk, child, &parent_work, child_work.as_deref());
+        let (predicate, doomed_predicate) =
+            rewrite_predicate(s, graph, fk, child, &parent_work, child_work.as_deref());
         if fk.on_delete == FkAction::SetDefault {
             effect.default_missing_parent =
                 !default_parent_survives(s, graph, closure, child, fk).await?;
@@ -188,6 +199,7 @@ async fn measure_edge(
                 dangling_self_references(s, closure, child, &predicate, &effect.columns).await?;
         }
         effect.rewrite = Some(predicate);
+        super::checks::measure(s, child, &mut effect, doomed_predicate.as_deref()).await?;
     }
     if let Some(work) = &child_work {
         let self_row = if child.name == fk.parent_table {
@@ -278,7 +290,8 @@ async fn dangling_self_references(
 }
 
 /// `(child.fk...) IN (keys of deleted parents) [AND (child.key...) NOT IN (doomed children)]`,
-/// on the unaliased child table, for UPDATE statements.
+/// on the unaliased child table, for UPDATE statements; and the same rows among the doomed
+/// children (`IN`), which the action would rewrite if they still existed when it runs.
 fn rewrite_predicate(
     s: &Session<'_>,
     graph: &RuleGraph,
@@ -286,7 +299,7 @@ fn rewrite_predicate(
     child: &Table,
     parent_work: &str,
     child_work: Option<&str>,
-) -> String {
+) -> (String, Option<String>) {
     let table = s.q(&child.name);
     let tuple = |columns: &[String]| {
         let list = s.cols(&table, columns);
@@ -317,16 +330,21 @@ fn rewrite_predicate(
             s.equal("p", &key, "d", &key)
         )
     };
-    let mut predicate = format!("{} IN ({parent_keys})", tuple(&fk.columns));
-    if let Some(work) = child_work {
-        predicate.push_str(&format!(
-            " AND {} NOT IN (SELECT {} FROM {} x)",
-            tuple(&child.primary_key),
-            s.cols("x", &child.primary_key),
-            s.q(work)
-        ));
+    let base = format!("{} IN ({parent_keys})", tuple(&fk.columns));
+    match child_work {
+        Some(work) => {
+            let doomed = |negate: &str| {
+                format!(
+                    "{base} AND {} {negate}IN (SELECT {} FROM {} x)",
+                    tuple(&child.primary_key),
+                    s.cols("x", &child.primary_key),
+                    s.q(work)
+                )
+            };
+            (doomed("NOT "), Some(doomed("")))
+        }
+        None => (base, None),
     }
-    predicate
 }
 
 /// Whether the key SET DEFAULT writes has a parent row that survives. A default with a NULL

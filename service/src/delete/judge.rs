@@ -88,6 +88,35 @@ pub(crate) async fn judge(
     let mut undecided: Option<Refusal> = None;
     let mut counted: Vec<&EdgeEffect> = Vec::new();
     for effect in effects {
+        if effect.check_violations > 0 {
+            definite.push(refusal(
+                RefusalKind::Check,
+                &effect.child,
+                Some(effect.label.clone()),
+                effect.check_violations,
+                path_to(&effect.parent),
+                format!(
+                    "{} ({}) would make {} row(s) of `{}` fail CHECK {}",
+                    effect.label,
+                    effect.action,
+                    effect.check_violations,
+                    effect.child,
+                    effect.check_name.as_deref().unwrap_or("constraint")
+                ),
+            ));
+        } else if effect.check_doomed > 0 {
+            undecided.get_or_insert(refusal(
+                RefusalKind::OrderDependent,
+                &effect.child,
+                Some(effect.label.clone()),
+                effect.check_doomed,
+                path_to(&effect.parent),
+                format!(
+                    "{} ({}) would make {} row(s) of `{}` fail a CHECK, rows the cascade also                      deletes: whether the engine rewrites or deletes them first decides",
+                    effect.label, effect.action, effect.check_doomed, effect.child
+                ),
+            ));
+        }
         match s.engine.judge(effect) {
             Verdict::Fine => {}
             Verdict::NetCounted => counted.push(effect),

@@ -139,6 +139,9 @@ async fn measure_edge(
         values: values.clone(),
         key_update_depth: depth,
         unsupported: None,
+        check_violations: 0,
+        check_name: None,
+        check_doomed: 0,
     };
     if child.name == parent_table.name {
         effect.survivors = 1;
@@ -217,6 +220,7 @@ async fn measure_edge(
             ));
         }
         effect.rewrite = Some(predicate);
+        super::checks::measure(s, child, &mut effect, None).await?;
         if fk.on_update == FkAction::SetDefault && effect.survivors > 0 {
             let _ = graph;
             effect.unsupported = Some(format!(

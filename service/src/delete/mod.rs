@@ -27,6 +27,7 @@
 //! # Ok(()) }
 //! ```
 
+mod checks;
 mod closure;
 mod effects;
 mod engine;
