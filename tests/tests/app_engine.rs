@@ -180,12 +180,19 @@ async fn verify_takes_the_apps_connections_and_the_cli_serves_the_app(
             .expect("read")
             .and_then(|c| c.commenter_id)
             .expect("a comment with a commenter");
-        let selection = Selection::condition(Condition::all().add(author::Column::Id.eq(commenter)));
+        let selection =
+            Selection::condition(Condition::all().add(author::Column::Id.eq(commenter)));
         let report = verify(&db.conn, &loose, &graph, "author", &selection)
             .await
             .expect("verify");
-        assert!(report.matches, "the database's own rules agree: {report:#?}");
-        assert_eq!(report.orm_only_rules, ["comment(commenter_id) -> author(id)"]);
+        assert!(
+            report.matches,
+            "the database's own rules agree: {report:#?}"
+        );
+        assert_eq!(
+            report.orm_only_rules,
+            ["comment(commenter_id) -> author(id)"]
+        );
         let explained: Vec<&str> = report
             .explained_by_orm_only
             .iter()

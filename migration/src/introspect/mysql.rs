@@ -9,8 +9,7 @@
 use std::collections::BTreeMap;
 
 use cascade_entity::rules::{
-    Check,
-    Column, ColumnDefault, ColumnKind, Deferrable, Enforcement, ForeignKey, Index, Table,
+    Check, Column, ColumnDefault, ColumnKind, Deferrable, Enforcement, ForeignKey, Index, Table,
 };
 use sea_orm::ConnectionTrait;
 

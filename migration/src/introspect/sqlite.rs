@@ -7,10 +7,10 @@
 use cascade_entity::rules::{
     Check, Column, ColumnDefault, Deferrable, Enforcement, ForeignKey, Index, Table,
 };
+use sea_orm::ConnectionTrait;
 use sqlparser::ast::{ColumnOption, Statement, TableConstraint};
 use sqlparser::dialect::SQLiteDialect;
 use sqlparser::parser::Parser;
-use sea_orm::ConnectionTrait;
 
 use super::{IntrospectError, action, column_kind, get, rows};
 

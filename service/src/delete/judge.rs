@@ -87,7 +87,52 @@ pub(crate) async fn judge(
     let mut definite: Vec<Refusal> = Vec::new();
     let mut undecided: Option<Refusal> = None;
     let mut counted: Vec<&EdgeEffect> = Vec::new();
+    // Keys written with a value (SET DEFAULT, ON UPDATE CASCADE of one): a NO ACTION check that
+    // runs after such a write may find an equal key again and pass (PostgreSQL's
+    // ri_Check_Pk_Match, SQLite's counter decrement for the new key).
+    let rewritten_keys: Vec<(&str, &String)> = effects
+        .iter()
+        .filter(|e| e.rewrite.is_some() && e.survivors > 0)
+        .filter(|e| {
+            e.action == FkAction::SetDefault
+                || e.values
+                    .as_ref()
+                    .is_some_and(|v| v.iter().any(|v| v != "NULL"))
+        })
+        .flat_map(|e| e.columns.iter().map(move |c| (e.child.as_str(), c)))
+        .collect();
+    let replaceable = |effect: &EdgeEffect| -> bool {
+        s.engine.no_action_sees_replacement_keys()
+            && effect.action == FkAction::NoAction
+            && effect.survivors > 0
+            && graph
+                .table(&effect.child)
+                .and_then(|t| {
+                    t.foreign_keys
+                        .iter()
+                        .find(|fk| effect.label.starts_with(&fk.describe(&t.name)))
+                })
+                .is_some_and(|fk| {
+                    fk.parent_columns
+                        .iter()
+                        .any(|c| rewritten_keys.contains(&(fk.parent_table.as_str(), c)))
+                })
+    };
     for effect in effects {
+        if replaceable(effect) {
+            undecided.get_or_insert(refusal(
+                RefusalKind::OrderDependent,
+                &effect.child,
+                Some(effect.label.clone()),
+                effect.survivors,
+                path_to(&effect.parent),
+                format!(
+                    "{} (NO ACTION) passes if an equal key is written into `{}` before it is                      checked, which the engine's order decides",
+                    effect.label, effect.parent
+                ),
+            ));
+            continue;
+        }
         if effect.check_violations > 0 {
             definite.push(refusal(
                 RefusalKind::Check,

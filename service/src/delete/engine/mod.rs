@@ -88,6 +88,13 @@ pub(crate) trait Engine: Sync {
     /// Cascade depth (in levels below the root) at which the engine refuses the delete.
     fn refusing_depth(&self) -> Option<u32>;
 
+    /// Whether a NO ACTION check can pass because an equal key was written into the parent in
+    /// the same statement (PostgreSQL looks for one when the check runs, SQLite's counter
+    /// decrements for a new key); not where NO ACTION is checked at once like RESTRICT (InnoDB).
+    fn no_action_sees_replacement_keys(&self) -> bool {
+        true
+    }
+
     /// Whether every primary-key column refuses NULL (SQLite's rowid tables accept it in a
     /// column not declared NOT NULL).
     fn key_columns_are_not_null(&self) -> bool {

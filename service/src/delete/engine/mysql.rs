@@ -44,6 +44,10 @@ impl Engine for MySql {
         "CHAR"
     }
 
+    fn no_action_sees_replacement_keys(&self) -> bool {
+        false
+    }
+
     fn work_tables_outlive_rollback(&self) -> bool {
         true
     }
