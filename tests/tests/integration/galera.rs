@@ -10,7 +10,6 @@
 //! `wsrep_max_ws_size` exceeded error 1105; rows InnoDB cascades itself are not counted against
 //! `wsrep_max_ws_rows`. The "succeeds with `--batch-rows`" half waits for batching to land.
 
-#[path = "galera/cluster.rs"]
 mod cluster;
 
 use std::collections::BTreeMap;
