@@ -136,7 +136,9 @@ where
 }
 
 /// Deletes the selected rows with their cascade, in one transaction (a savepoint inside the
-/// caller's transaction); refused deletes change nothing.
+/// caller's transaction); refused deletes change nothing. DB mode is refused
+/// ([`DeleteError::DbModeWithoutEnforcement`]) on a connection that does not enforce FKs, where
+/// the database would cascade nothing.
 pub async fn delete<C>(
     db: &C,
     graph: &RuleGraph,
@@ -147,6 +149,9 @@ pub async fn delete<C>(
 where
     C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>,
 {
+    if options.mode == DeleteMode::Db && !crate::connect::enforces_foreign_keys(db).await? {
+        return Err(DeleteError::DbModeWithoutEnforcement);
+    }
     let stage = if options.dry_run {
         Stage::DryRun
     } else {
