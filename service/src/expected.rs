@@ -4,25 +4,30 @@
 //! policy's ON DELETE action), so one diff and one repair machinery serve declarations and
 //! policies alike.
 
+
 use cascade_entity::rules::FkAction;
 use cascade_entity::{Registry, RuleGraph};
 use sea_orm::DatabaseConnection;
 use thiserror::Error;
 
-use crate::policy::Policy;
+use crate::policy::{Policy, UnknownPolicyTable, check_tables};
 use crate::rules_source::{self, RulesError, RulesSource};
 
+/// Why the expected graph could not be built.
 #[derive(Debug, Error)]
 pub enum ExpectedError {
+    /// The rules themselves could not be loaded.
     #[error(transparent)]
     Rules(#[from] RulesError),
+    /// A `protect=` or `reach=` policy, which constrains reach, not FKs.
     #[error(
         "policy `{0}` states no FK rule that a database can hold; audit and repair take \
          owner=TABLE:ACTION policies (use `cascade lint` for protect= and reach=)"
     )]
     NotAConstraint(String),
-    #[error("policy owner={table}: no table `{table}` in the rules")]
-    UnknownOwner { table: String },
+    /// A policy names a table the rules do not have.
+    #[error(transparent)]
+    UnknownTable(#[from] UnknownPolicyTable),
 }
 
 /// The rules from `source` (the app's `registry`, or `db`'s own FKs) with `policies` applied.
@@ -42,15 +47,11 @@ pub fn apply_policies(
     mut graph: RuleGraph,
     policies: &[Policy],
 ) -> Result<RuleGraph, ExpectedError> {
+    check_tables(policies, &graph)?;
     for policy in policies {
         let Policy::Owner { table, action } = policy else {
-            return Err(ExpectedError::NotAConstraint(format!("{policy:?}")));
+            return Err(ExpectedError::NotAConstraint(policy.to_string()));
         };
-        if !graph.tables.contains_key(table) {
-            return Err(ExpectedError::UnknownOwner {
-                table: table.clone(),
-            });
-        }
         for child in graph.tables.values_mut() {
             for fk in child
                 .foreign_keys
