@@ -3,7 +3,10 @@
 //! applied on top. A policy turns into graph edits (every FK referencing the owner table gets the
 //! policy's ON DELETE action), so one diff and one repair machinery serve declarations and
 //! policies alike.
-
+//!
+//! The expected graph also has an index for every FK column set: the declarations derive them,
+//! and for live rules this makes a missing FK index drift that `repair` creates, as it is for
+//! declarations.
 
 use cascade_entity::rules::FkAction;
 use cascade_entity::{Registry, RuleGraph};
@@ -30,7 +33,8 @@ pub enum ExpectedError {
     UnknownTable(#[from] UnknownPolicyTable),
 }
 
-/// The rules from `source` (the app's `registry`, or `db`'s own FKs) with `policies` applied.
+/// The rules from `source` (the app's `registry`, or `db`'s own FKs) with `policies` applied and
+/// every FK column set indexed.
 pub async fn expected_graph(
     source: RulesSource,
     registry: &Registry,
@@ -38,7 +42,7 @@ pub async fn expected_graph(
     db: &DatabaseConnection,
 ) -> Result<RuleGraph, ExpectedError> {
     let graph = rules_source::load(source, registry, db).await?;
-    apply_policies(graph, policies)
+    Ok(apply_policies(graph, policies)?.with_fk_indexes())
 }
 
 /// `graph` with every `owner=` policy applied: each FK referencing the owner table gets the
