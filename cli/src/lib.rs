@@ -15,13 +15,8 @@
 //! errors become exit 2 in [`run_args`], which [`main`] calls. Clap types and terminal rendering
 //! live here only.
 //!
-//! Exit codes (the contract users' scripts rely on; `cascade --help` says the same):
-//!
-//! | code | meaning |
-//! |---|---|
-//! | 0 | success, or nothing found; also a selection no row matches ("nothing to delete"), and a closed stdout (`cascade ... \| head`) |
-//! | 1 | a finding: drift, a defect, a mismatch, a lint error, orphans, a refused delete |
-//! | 2 | usage error (bad arguments or input), connection error, or internal error; the message is printed once on stderr |
+//! Exit codes are a contract users' scripts rely on: [`EXIT_CODES`] states it, `--help` prints
+//! it and the README repeats it verbatim (a test holds the three together).
 
 mod app;
 mod audit;
@@ -185,15 +180,14 @@ where
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
-            // `--help` and `--version` go to stdout and succeed; usage errors exit 2.
-            let (written, code) = if e.use_stderr() {
-                (write_usage(err, &e), ERROR_EXIT)
+            // `--help` and `--version` go to stdout and succeed (also into a closed pipe);
+            // usage errors go to stderr and exit 2 whether or not they could be written.
+            return if e.use_stderr() {
+                let _ = write_usage(err, &e);
+                ERROR_EXIT
             } else {
-                (write_usage(out, &e), 0)
-            };
-            return match written {
-                Err(io) if errors::is_broken_pipe_io(&io) => 0,
-                _ => code,
+                let _ = write_usage(out, &e);
+                0
             };
         }
     };
