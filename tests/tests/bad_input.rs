@@ -752,17 +752,6 @@ async fn checksums(db: &TestDb) -> BTreeMap<String, u64> {
         .collect()
 }
 
-async fn migrated_and_seeded(db: &TestDb) {
-    let url = db.url.as_str();
-    for args in [
-        &["--url", url, "migrate", "up"][..],
-        &["--url", url, "seed", "--scale", "200"],
-    ] {
-        let run = run_cli(args).await;
-        assert_eq!(run.code, 0, "{args:?}: {}", run.err);
-    }
-}
-
 /// Checks one finished run against its case.
 fn check(run: &Run, args: &[String], code: u8, problem: &str) {
     assert_eq!(
@@ -814,7 +803,7 @@ async fn bad_input_exit_codes_messages_and_unchanged_tables(
     #[values(Dialect::Sqlite, Dialect::Postgres, Dialect::MySql)] dialect: Dialect,
 ) {
     with_db(dialect, |db| async move {
-        migrated_and_seeded(&db).await;
+        tests::seed_domain(&db.conn, 200, 1).await;
         let scratch = tempfile::tempdir().expect("tempdir");
         let scratch_path = scratch.path().to_str().expect("utf-8 path").to_owned();
         let before = checksums(&db).await;
@@ -907,7 +896,7 @@ async fn bad_predicates_are_refused_before_anything_runs(
     #[values(Dialect::Sqlite, Dialect::Postgres, Dialect::MySql)] dialect: Dialect,
 ) {
     with_db(dialect, |db| async move {
-        migrated_and_seeded(&db).await;
+        tests::seed_domain(&db.conn, 200, 1).await;
         let url = db.url.as_str();
         let before = checksums(&db).await;
         let cases = BAD_PREDICATES

@@ -32,23 +32,13 @@ fn json(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}):\n{text}"))
 }
 
-async fn seeded(db: &TestDb) {
-    for args in [
-        &["--url", db.url.as_str(), "migrate", "up"][..],
-        &["--url", db.url.as_str(), "seed", "--scale", "200"],
-    ] {
-        let run = run_cli(args).await;
-        assert_eq!(run.code, 0, "{args:?}: {}", run.err);
-    }
-}
-
 #[rstest]
 #[tokio::test]
 async fn db_mode_without_enforcement_is_refused_and_changes_nothing(
     #[values(Dialect::Sqlite, Dialect::Postgres, Dialect::MySql)] dialect: Dialect,
 ) {
     with_db(dialect, |db| async move {
-        seeded(&db).await;
+        tests::seed_domain(&db.conn, 200, 1).await;
         let graph = tests::domain_rules();
         let before = dump_table(&db.conn, "project_label").await;
         let projects = dump_table(&db.conn, "project").await;
@@ -369,7 +359,7 @@ async fn verify_prints_sql_literals_and_points_at_audit(
     #[values(Dialect::Sqlite, Dialect::Postgres, Dialect::MySql)] dialect: Dialect,
 ) {
     with_db(dialect, |db| async move {
-        seeded(&db).await;
+        tests::seed_domain(&db.conn, 200, 1).await;
         let url = db.url.as_str();
         // The live label table loses its FK (and keys): the schema no longer is the rules.
         for sql in [
