@@ -1,5 +1,6 @@
 //! `cascade audit [--policy owner=T:ACTION]...`: the live database against the expected rules,
-//! human table or JSON; exit 1 on any drift or unenforced FK.
+//! and the live schema's own defects (the definitions `lint` reports as CL009 / CL013), human
+//! table or JSON; exit 1 on any drift, defect or unenforced FK.
 
 use std::io::Write;
 
@@ -60,7 +61,7 @@ pub(super) async fn run(
 }
 
 fn write_human(report: &AuditReport, out: &mut dyn Write) -> anyhow::Result<()> {
-    if !report.drift.is_empty() {
+    if !report.drift.is_empty() || !report.defects.is_empty() {
         let mut grid = render::grid(&["kind", "drift"]);
         for drift in &report.drift {
             let kind = serde_json::to_value(drift)?
@@ -69,6 +70,9 @@ fn write_human(report: &AuditReport, out: &mut dyn Write) -> anyhow::Result<()> 
                 .unwrap_or_default();
             grid.add_row([kind, drift.to_string()]);
         }
+        for defect in &report.defects {
+            grid.add_row([defect.kind().to_owned(), defect.to_string()]);
+        }
         writeln!(out, "{grid}")?;
     }
     for line in &report.unenforced {
@@ -76,9 +80,10 @@ fn write_human(report: &AuditReport, out: &mut dyn Write) -> anyhow::Result<()> 
     }
     writeln!(
         out,
-        "{}: {} drift item(s), {} enforcement issue(s)",
+        "{}: {} drift item(s), {} schema defect(s), {} enforcement issue(s)",
         report.dialect,
         report.drift.len(),
+        report.defects.len(),
         report.unenforced.len()
     )?;
     Ok(())

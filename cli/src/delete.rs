@@ -1,5 +1,10 @@
 //! `cascade plan|delete|verify --table T --where SQL`: preview, perform or verify a delete of the
 //! root rows the operator's predicate selects, with its whole cascade.
+//!
+//! A refused delete is a finding (exit 1); a selection no row matches is "nothing to delete"
+//! (exit 0, `{"nothing_matched": ...}` under `--json`), so re-running a finished delete
+//! succeeds; `--mode db --no-enforce` is refused before anything connects (the database would
+//! cascade nothing, and no report of the cascade could be true).
 
 use std::io::Write;
 
@@ -15,6 +20,7 @@ use cascade_service::delete::{
     DeleteError, DeleteMode, DeleteOptions, Effect, Outcome, Refusal, Selection, VerifyReport,
     delete, plan, verify_url,
 };
+use cascade_service::snapshot::row_literal;
 
 #[derive(Debug, Args)]
 pub struct TargetArgs {
@@ -54,7 +60,8 @@ pub struct DeleteArgs {
     pub mode: ModeArg,
     /// Turn the database's FK enforcement off for this connection (SQLite foreign_keys=OFF,
     /// MariaDB foreign_key_checks=0, PostgreSQL session_replication_role=replica, superuser
-    /// only), so ORM mode provably does all the work.
+    /// only), so ORM mode provably does all the work. Refused with --mode db, where the
+    /// database would cascade nothing.
     #[arg(long)]
     pub no_enforce: bool,
     /// Do everything, report it, then roll back.
@@ -80,10 +87,13 @@ fn selection(cli: &Cli, predicate: &str) -> anyhow::Result<Selection> {
     Ok(Selection::parse_predicate(predicate, dialect)?)
 }
 
-/// A refusal is a finding (exit 1); other delete errors are errors (exit 2).
+/// A refusal is a finding (exit 1); a selection no row matches is nothing to do (exit 0); other
+/// delete errors are errors (exit 2).
 fn refused(cli: &Cli, error: DeleteError, out: &mut dyn Write) -> anyhow::Result<Status> {
-    let DeleteError::Refused(refusal) = error else {
-        return Err(error.into());
+    let refusal = match error {
+        DeleteError::Refused(refusal) => refusal,
+        DeleteError::NothingMatched { table } => return nothing_matched(cli, &table, out),
+        error => return Err(error.into()),
     };
     if cli.json {
         #[derive(Serialize)]
@@ -95,6 +105,35 @@ fn refused(cli: &Cli, error: DeleteError, out: &mut dyn Write) -> anyhow::Result
         writeln!(out, "{refusal}")?;
     }
     Ok(Status::Finding)
+}
+
+/// "Nothing to delete": success, reported as such.
+fn nothing_matched(cli: &Cli, table: &str, out: &mut dyn Write) -> anyhow::Result<Status> {
+    let message = format!("nothing to delete: no row of `{table}` matches the selection");
+    if cli.json {
+        #[derive(Serialize)]
+        struct Nothing<'a> {
+            table: &'a str,
+            message: &'a str,
+        }
+        #[derive(Serialize)]
+        struct NothingMatched<'a> {
+            nothing_matched: Nothing<'a>,
+        }
+        let nothing = Nothing {
+            table,
+            message: &message,
+        };
+        write_json(
+            out,
+            &NothingMatched {
+                nothing_matched: nothing,
+            },
+        )?;
+    } else {
+        writeln!(out, "{message}")?;
+    }
+    Ok(Status::Clean)
 }
 
 pub(super) async fn run_plan(
@@ -128,6 +167,14 @@ pub(super) async fn run_delete(
     args: &DeleteArgs,
     out: &mut dyn Write,
 ) -> anyhow::Result<Status> {
+    if args.no_enforce && args.mode == ModeArg::Db {
+        bail!(
+            "--mode db with --no-enforce: with FK enforcement off the database deletes only the \
+             root rows and cascades nothing, so the report would describe a cascade that did not \
+             happen; use --mode orm --no-enforce (our executor does all the work) or --mode db \
+             with enforcement on"
+        );
+    }
     let selection = selection(cli, &args.target.predicate)?;
     let enforce = if args.no_enforce {
         Enforce::Off
@@ -152,9 +199,12 @@ pub(super) async fn run_delete(
             writeln!(out, "{}", effect_grid(&report.effect))?;
             writeln!(
                 out,
-                "{} rows deleted ({:?} mode, {} statements){}{}.",
+                "{} rows deleted ({} mode, {} statements){}{}.",
                 report.effect.total_deleted(),
-                report.mode,
+                match report.mode {
+                    DeleteMode::Orm => "orm",
+                    DeleteMode::Db => "db",
+                },
                 report.statements,
                 retries(&report.conflicts),
                 if report.dry_run {
@@ -197,12 +247,44 @@ pub(super) async fn run_verify(
     out: &mut dyn Write,
 ) -> anyhow::Result<Status> {
     let selection = selection(cli, &args.predicate)?;
-    let graph = rules(app, cli, &cli.connect().await?).await?;
-    let report = verify_url(&cli.url, &graph, &args.table, &selection).await?;
+    let db = cli.connect().await?;
+    let graph = rules(app, cli, &db).await?;
+    // Where the live schema departs from the rules, the native side follows the database's FKs
+    // and the ORM side the rules: a mismatch then says more about the schema than the engine.
+    let drift = cascade_service::audit::audit(&db, &graph)
+        .await?
+        .drift
+        .len();
+    let report = match verify_url(&cli.url, &graph, &args.table, &selection).await {
+        Ok(report) => report,
+        Err(DeleteError::NothingMatched { table }) => return nothing_matched(cli, &table, out),
+        Err(error) => return Err(error.into()),
+    };
     if cli.json {
-        write_json(out, &report)?;
+        #[derive(Serialize)]
+        struct Verified<'a> {
+            #[serde(flatten)]
+            report: &'a VerifyReport,
+            /// Drift items between the rules and the live schema (`cascade audit` lists them).
+            schema_drift: usize,
+        }
+        write_json(
+            out,
+            &Verified {
+                report: &report,
+                schema_drift: drift,
+            },
+        )?;
     } else {
-        print_verify(&report, out)?;
+        print_verify(&report, &graph, out)?;
+        if drift > 0 {
+            writeln!(
+                out,
+                "the live schema differs from the rules in {drift} place(s): the native side \
+                 follows the database's FKs, the ORM side the rules; run `cascade audit` to see \
+                 where"
+            )?;
+        }
     }
     Ok(if report.matches {
         Status::Clean
@@ -211,7 +293,11 @@ pub(super) async fn run_verify(
     })
 }
 
-fn print_verify(report: &VerifyReport, out: &mut dyn Write) -> anyhow::Result<()> {
+fn print_verify(
+    report: &VerifyReport,
+    graph: &RuleGraph,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
     let describe = |o: &Outcome| match o {
         Outcome::Deleted { deleted } => format!("deleted {} rows", deleted.values().sum::<u64>()),
         Outcome::Refused { kind, message, .. } => format!("refused ({kind}): {message}"),
@@ -231,11 +317,24 @@ fn print_verify(report: &VerifyReport, out: &mut dyn Write) -> anyhow::Result<()
             diff.only_native.len(),
             diff.only_orm.len()
         )?;
+        let columns = graph
+            .table(&diff.table)
+            .map(|t| t.columns.as_slice())
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "  columns:     ({})",
+            columns
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )?;
         for row in diff.only_native.iter().take(5) {
-            writeln!(out, "  native only: {row:?}")?;
+            writeln!(out, "  native only: {}", row_literal(columns, row))?;
         }
         for row in diff.only_orm.iter().take(5) {
-            writeln!(out, "  orm only:    {row:?}")?;
+            writeln!(out, "  orm only:    {}", row_literal(columns, row))?;
         }
     }
     if !report.orm_only_rules.is_empty() {

@@ -41,7 +41,7 @@ pub(super) async fn run(
     args: &DemoArgs,
     out: &mut dyn Write,
 ) -> anyhow::Result<Status> {
-    check_scale(&args.seed)?;
+    check_scale(app, &args.seed)?;
     let graph = app.registry().rules()?;
     let db = cli.connect().await?;
     let foreign: Vec<String> = cascade_migration::introspect(&db)

@@ -12,7 +12,11 @@
 //!
 //! Each command lives in its own module, writes its report to the given output (stdout in the
 //! binary, a buffer in tests) and returns whether it found something (exit 1) or not (exit 0);
-//! errors become exit 2 in [`main`]. Clap types and terminal rendering live here only.
+//! errors become exit 2 in [`run_args`], which [`main`] calls. Clap types and terminal rendering
+//! live here only.
+//!
+//! Exit codes are a contract users' scripts rely on: [`EXIT_CODES`] states it, `--help` prints
+//! it and the README repeats it verbatim (a test holds the three together).
 
 mod app;
 mod audit;
@@ -20,6 +24,7 @@ mod bench;
 mod delete;
 mod demo;
 mod docs;
+mod errors;
 pub(crate) mod lint;
 mod migrate;
 mod orphans;
@@ -29,6 +34,7 @@ mod repair;
 mod rules;
 mod seed;
 
+use std::ffi::OsString;
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -47,9 +53,8 @@ pub use app::{App, FixtureShape};
     about = "Delete rules declared once on SeaORM entities, enforced by the database and by the \
              ORM, proven to agree.",
     long_about = "Delete rules declared once on SeaORM entities, enforced by the database and by \
-                  the ORM, proven to agree.\n\n\
-                  Exit codes: 0 success or nothing found, 1 a finding (drift, mismatch, orphans, \
-                  a refused delete), 2 usage, connection or internal error."
+                  the ORM, proven to agree.",
+    after_help = EXIT_CODES
 )]
 pub struct Cli {
     /// Database URL: sqlite://PATH[?mode=rwc], postgres://USER@HOST:PORT/DB or
@@ -65,6 +70,13 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
 }
+
+/// What each exit code means, as `--help` prints it.
+pub const EXIT_CODES: &str = "Exit codes:\n  \
+    0  success, or nothing found (a selection no row matches: nothing to delete; a closed \
+    stdout, as in `cascade ... | head`)\n  \
+    1  a finding: drift, a schema defect, a mismatch, a lint error, orphans, a refused delete\n  \
+    2  usage error (bad arguments or input), connection error, or internal error";
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -129,43 +141,66 @@ pub enum Status {
     Finding,
 }
 
-impl From<Status> for ExitCode {
-    fn from(status: Status) -> ExitCode {
-        match status {
-            Status::Clean => ExitCode::SUCCESS,
-            Status::Finding => ExitCode::from(1),
+impl Status {
+    /// The exit code: 0 clean, 1 a finding.
+    pub fn code(self) -> u8 {
+        match self {
+            Status::Clean => 0,
+            Status::Finding => 1,
         }
     }
 }
 
-/// Parses the process's arguments, runs the command for `app`, prints any error once, and
-/// returns the exit code (0 success, 1 a finding, 2 usage, connection or internal error).
+impl From<Status> for ExitCode {
+    fn from(status: Status) -> ExitCode {
+        ExitCode::from(status.code())
+    }
+}
+
+/// Exit code of usage, connection and internal errors.
+pub const ERROR_EXIT: u8 = 2;
+
+/// Parses the process's arguments, runs the command for `app` with its report on stdout and any
+/// error on stderr, and returns the exit code (see the crate docs).
 pub async fn main(app: App) -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let mut stdout = std::io::stdout().lock();
+    let mut stderr = std::io::stderr();
+    ExitCode::from(run_args(&app, std::env::args_os(), &mut stdout, &mut stderr).await)
+}
+
+/// Runs `cascade ARGS...` for `app` exactly as the binary does (`args` starts with the program
+/// name): `--help`, `--version` and usage errors from clap, the command's report to `out`, any
+/// error printed once to `err`. Returns the exit code: 0, 1 or 2 (see the crate docs). A closed
+/// `out` (`cascade ... | head`) ends the command early and is not an error.
+pub async fn run_args<I, T>(app: &App, args: I, out: &mut dyn Write, err: &mut dyn Write) -> u8
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
-            let _ = e.print();
+            // `--help` and `--version` go to stdout and succeed (also into a closed pipe);
+            // usage errors go to stderr and exit 2 whether or not they could be written.
             return if e.use_stderr() {
-                ExitCode::from(2)
+                let _ = write_usage(err, &e);
+                ERROR_EXIT
             } else {
-                ExitCode::SUCCESS
+                let _ = write_usage(out, &e);
+                0
             };
         }
     };
-    let mut stdout = std::io::stdout().lock();
-    match run(&app, cli, &mut stdout).await {
-        Ok(status) => status.into(),
-        // A closed stdout (`cascade ... | head`) is not an error.
-        Err(error)
-            if error
-                .downcast_ref::<std::io::Error>()
-                .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) =>
-        {
-            ExitCode::SUCCESS
-        }
+    let result = match run(app, cli, out).await {
+        Ok(status) => out.flush().map(|()| status).map_err(anyhow::Error::from),
+        Err(error) => Err(error),
+    };
+    match result {
+        Ok(status) => status.code(),
+        Err(error) if errors::is_broken_pipe(&error) => 0,
         Err(error) => {
-            eprintln!("error: {error:#}");
-            ExitCode::from(2)
+            let _ = writeln!(err, "error: {}", errors::render(&error));
+            ERROR_EXIT
         }
     }
 }
@@ -221,9 +256,17 @@ impl Cli {
     }
 }
 
-/// Writes `value` as pretty JSON followed by a newline.
+/// Clap's message (help, version or a usage error), as plain text.
+fn write_usage(target: &mut dyn Write, error: &clap::Error) -> std::io::Result<()> {
+    write!(target, "{}", error.render())?;
+    target.flush()
+}
+
+/// Writes `value` as pretty JSON followed by a newline. The text is built first, so a failing
+/// write (a closed stdout) surfaces as the `io::Error` it is.
 pub(crate) fn write_json(out: &mut dyn Write, value: &impl serde::Serialize) -> anyhow::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, value)?;
-    writeln!(out)?;
+    let mut text = serde_json::to_vec_pretty(value)?;
+    text.push(b'\n');
+    out.write_all(&text)?;
     Ok(())
 }

@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::{App, Cli, Status, write_json};
 use crate::render;
 use cascade_service::lint::{Finding, LintConfig, Severity, lint};
-use cascade_service::policy::Policy;
+use cascade_service::policy::{Policy, check_tables};
 use cascade_service::rules_source::RulesSource;
 
 #[derive(Debug, Args)]
@@ -66,6 +66,7 @@ pub(super) async fn run(
             (cli.graph(app, &db).await?, Some(dialect))
         }
     };
+    check_tables(&args.policies, &graph)?;
     let dialects: Vec<Dialect> = match (args.dialects.is_empty(), live_dialect) {
         (false, _) => args.dialects.iter().map(|d| Dialect::from(*d)).collect(),
         (true, Some(dialect)) => vec![dialect],

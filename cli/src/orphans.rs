@@ -1,6 +1,8 @@
-//! `cascade orphans [--relation SPEC]... [--prune [--dry-run] [--include-restricted]]`: rows
-//! whose parent is missing, per relation; exit 1 when a scan finds any, or when orphans remain
-//! after a prune.
+//! `cascade orphans [--relation SPEC]... [--policy owner=T:ACTION]... [--prune [--dry-run]
+//! [--include-restricted]]`: rows whose parent is missing, per relation; exit 1 when a scan finds
+//! any, or when orphans remain after a prune. `owner=` policies prune towards the rules a repair
+//! with the same policies would install (so the advice in a refused repair works as written); a
+//! prune reports every row removed, the database's own cascades included.
 
 use std::io::Write;
 
@@ -8,7 +10,9 @@ use clap::Args;
 
 use super::{App, Cli, Status, write_json};
 use crate::render;
+use cascade_service::expected::apply_policies;
 use cascade_service::orphans::{PruneOptions, ScanReport, prune, scan};
+use cascade_service::policy::Policy;
 use cascade_service::relation_spec::{RelationSpec, add_relations};
 
 #[derive(Debug, Args)]
@@ -18,6 +22,10 @@ pub struct OrphansArgs {
     /// restrict, no_action).
     #[arg(long = "relation", value_name = "SPEC")]
     pub relations: Vec<RelationSpec>,
+    /// An FK policy, repeatable: owner=TABLE:ACTION (every relation to TABLE is treated as
+    /// having that ON DELETE action, as `repair` with the same policy would make it).
+    #[arg(long = "policy", value_name = "SPEC")]
+    pub policies: Vec<Policy>,
     /// Repair the orphans, in one transaction, as the database's rules would have.
     #[arg(long)]
     pub prune: bool,
@@ -36,7 +44,7 @@ pub(super) async fn run(
     out: &mut dyn Write,
 ) -> anyhow::Result<Status> {
     let db = cli.connect().await?;
-    let mut graph = cli.graph(app, &db).await?;
+    let mut graph = apply_policies(cli.graph(app, &db).await?, &args.policies)?;
     add_relations(&mut graph, &args.relations)?;
     if !args.prune {
         let report = scan(&db, &graph).await?;
@@ -61,7 +69,11 @@ pub(super) async fn run(
             grid.add_row([
                 change.table.clone(),
                 change.relation.clone(),
-                change.action.to_owned(),
+                if change.by_database {
+                    format!("{} by the database's cascade", change.action)
+                } else {
+                    change.action.to_owned()
+                },
                 change.rows.to_string(),
             ]);
         }
@@ -70,12 +82,14 @@ pub(super) async fn run(
         }
         writeln!(
             out,
-            "{}; {} orphan(s) left{}",
+            "{}; {} row(s) removed in {} table(s); {} orphan(s) left{}",
             if report.dry_run {
                 "dry run, rolled back"
             } else {
                 "pruned in one transaction"
             },
+            report.removed.values().sum::<u64>(),
+            report.removed.len(),
             report.after.total,
             if report.after.total > 0 {
                 " (RESTRICT / NO ACTION: use --include-restricted to delete them)"

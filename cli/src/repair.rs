@@ -5,19 +5,27 @@
 //! `NOT VALID` to validate) or drift it cannot repair, 0 when there is nothing. `--apply` refuses with
 //! exit 1 and changes nothing when orphans would make a new constraint fail; otherwise it applies
 //! the plan, re-plans from the catalog as the verification, and exits 0 when nothing is left.
+//!
+//! When orphans block the repair, it prints the `cascade orphans` command that prunes them
+//! towards the same rules (same `--rules` and `--policy`, `--include-restricted` where a
+//! blocking FK is RESTRICT / NO ACTION), so the advice works as written.
 
 use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use cascade_migration::repair::{self, DOWN_WARNING, RepairError, RepairPlan};
+use cascade_entity::RuleGraph;
+use cascade_entity::rules::FkAction;
+use cascade_migration::repair::{self, Blocker, DOWN_WARNING, RepairError, RepairPlan};
 use clap::Args;
 use serde::Serialize;
 
 use super::{App, Cli, Status, write_json};
 use crate::render;
+use cascade_service::connect::{DEFAULT_URL, redact};
 use cascade_service::expected::expected_graph;
 use cascade_service::policy::Policy;
+use cascade_service::rules_source::RulesSource;
 
 #[derive(Debug, Args)]
 pub struct RepairArgs {
@@ -41,6 +49,9 @@ struct Report<'a> {
     applied: bool,
     /// After `--apply`: what a fresh plan still finds (0 when the repair took).
     remaining: Option<usize>,
+    /// When orphans block the repair: the command that prunes them towards the same rules.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    prune_command: Option<String>,
 }
 
 pub(super) async fn run(
@@ -83,6 +94,8 @@ pub(super) async fn run(
             Err(e) => return Err(e.into()),
         }
     }
+    let prune_command =
+        (!plan.blockers.is_empty()).then(|| prune_command(cli, args, &expected, &plan));
     if cli.json {
         write_json(
             out,
@@ -92,23 +105,92 @@ pub(super) async fn run(
                 down_sql,
                 applied,
                 remaining,
+                prune_command,
             },
         )?;
     } else {
-        write_human(&plan, args, applied, remaining, &up_sql, out)?;
+        let human = Human {
+            applied,
+            remaining,
+            up_sql: &up_sql,
+            prune_command: prune_command.as_deref(),
+        };
+        write_human(&plan, args, &human, out)?;
     }
     let done = plan.unrepaired.is_empty() && (plan.is_empty() || (applied && remaining == Some(0)));
     Ok(if done { Status::Clean } else { Status::Finding })
 }
 
+/// The `cascade orphans` command that prunes the orphans blocking `plan`, towards the rules the
+/// repair installs: the same `--rules` and `--policy` (and `--url`, when it did not come from
+/// `$DATABASE_URL`; a password in it is shown as `***`), plus `--include-restricted` when a
+/// blocking FK is RESTRICT or NO ACTION (prune would only report those orphans otherwise).
+fn prune_command(cli: &Cli, args: &RepairArgs, expected: &RuleGraph, plan: &RepairPlan) -> String {
+    let mut words = vec!["cascade".to_owned(), "orphans".to_owned()];
+    let from_env = std::env::var("DATABASE_URL").ok();
+    let implicit = match &from_env {
+        Some(env) => *env == cli.url,
+        None => cli.url == DEFAULT_URL,
+    };
+    if !implicit {
+        words.extend(["--url".to_owned(), shell_word(&redact(&cli.url))]);
+    }
+    if cli.source() == RulesSource::Live {
+        words.extend(["--rules".to_owned(), "live".to_owned()]);
+    }
+    for policy in &args.policies {
+        words.extend(["--policy".to_owned(), shell_word(&policy.to_string())]);
+    }
+    words.push("--prune".to_owned());
+    let restricted = |blocker: &Blocker| {
+        expected.foreign_keys().any(|(table, fk)| {
+            fk.describe(&table.name) == blocker.foreign_key
+                && matches!(
+                    plan.dialect.effective_action(fk.on_delete),
+                    FkAction::Restrict | FkAction::NoAction
+                )
+        })
+    };
+    if plan.blockers.iter().any(restricted) {
+        words.push("--include-restricted".to_owned());
+    }
+    words.join(" ")
+}
+
+/// `word` as one shell word: bare when it holds only characters no shell treats specially,
+/// single-quoted otherwise.
+fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-=:,./@%+".contains(c));
+    if plain {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
+/// What the human report says beyond the plan.
+struct Human<'a> {
+    applied: bool,
+    remaining: Option<usize>,
+    up_sql: &'a str,
+    prune_command: Option<&'a str>,
+}
+
 fn write_human(
     plan: &RepairPlan,
     args: &RepairArgs,
-    applied: bool,
-    remaining: Option<usize>,
-    up_sql: &str,
+    human: &Human<'_>,
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
+    let Human {
+        applied,
+        remaining,
+        up_sql,
+        prune_command,
+    } = *human;
     if !plan.unrepaired.is_empty() {
         writeln!(
             out,
@@ -138,8 +220,14 @@ fn write_human(
     for blocker in &plan.blockers {
         writeln!(
             out,
-            "blocked: {} has {} orphan row(s); run `cascade orphans --prune` first",
+            "blocked: {} has {} orphan row(s)",
             blocker.foreign_key, blocker.orphans
+        )?;
+    }
+    if let Some(command) = prune_command {
+        writeln!(
+            out,
+            "prune them first (as the repaired rules would), then repair again:\n  {command}"
         )?;
     }
     if let Some(dir) = &args.out {

@@ -1,5 +1,11 @@
 //! `cascade seed`: the app's deterministic fixture graph (its own shape, or about the same
 //! number of rows in every table), into an empty, migrated database.
+//!
+//! A `--scale` that cannot be served is refused at once, before anything connects: zero, more
+//! than [`MAX_SCALE`], or more rows than the memory available can hold while they are decided
+//! (every value is decided before the first INSERT). Keys too narrow for the rows (a SMALLINT
+//! key past 32767 rows) are refused before any value is decided. A long seed shows progress on
+//! a terminal: deciding the rows, then inserting them.
 
 use std::io::Write;
 
@@ -8,7 +14,7 @@ use clap::Args;
 use super::{App, Cli, Status, write_json};
 use crate::progress::Bar;
 use crate::render;
-use cascade_service::fixtures::{InsertOptions, Inserted, check_empty, insert};
+use cascade_service::fixtures::{InsertOptions, Inserted, check_empty, estimated_bytes, insert};
 
 #[derive(Debug, Args)]
 pub struct SeedArgs {
@@ -29,7 +35,7 @@ pub(super) async fn run(
     args: &SeedArgs,
     out: &mut dyn Write,
 ) -> anyhow::Result<Status> {
-    check_scale(args)?;
+    check_scale(app, args)?;
     let db = cli.connect().await?;
     let report = seed(app, cli, &db, args).await?;
     print_report(cli, &report, out)?;
@@ -37,7 +43,7 @@ pub(super) async fn run(
 }
 
 /// Refuses a scale that cannot be served before anything is touched.
-pub(super) fn check_scale(args: &SeedArgs) -> anyhow::Result<()> {
+pub(super) fn check_scale(app: &App, args: &SeedArgs) -> anyhow::Result<()> {
     if args.scale == 0 {
         anyhow::bail!("--scale must be at least 1");
     }
@@ -48,7 +54,32 @@ pub(super) fn check_scale(args: &SeedArgs) -> anyhow::Result<()> {
             args.scale
         );
     }
+    let needed = estimated_bytes(&app.registry().rules()?, args.scale);
+    if let Some(available) = available_memory()
+        && needed > available
+    {
+        anyhow::bail!(
+            "--scale {} needs about {} of memory (every row is decided before the first INSERT) \
+             and {} is available; use a smaller --scale",
+            args.scale,
+            gib(needed),
+            gib(available)
+        );
+    }
     Ok(())
+}
+
+fn gib(bytes: u64) -> String {
+    format!("{:.1} GiB", bytes as f64 / f64::from(1u32 << 30))
+}
+
+/// Memory available to a new allocation (Linux `MemAvailable`); `None` where it cannot be read,
+/// and only the fixed [`MAX_SCALE`] bound applies.
+fn available_memory() -> Option<u64> {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = meminfo.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib.saturating_mul(1024))
 }
 
 /// Checks the tables are empty, builds the app's fixtures and inserts them.

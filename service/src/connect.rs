@@ -2,12 +2,24 @@
 //! is touched, FK enforcement on unless a command explicitly turns it off, secrets kept out of
 //! error messages.
 //!
+//! A server that cannot be reached is reported at once by what happened ("connection refused",
+//! an unknown database, bad credentials): one direct connection attempt precedes the pool,
+//! whose own connect retries a refused connection until its timeout and then only says "pool
+//! timed out".
+//!
 //! sqlx 0.9 already turns SQLite's `foreign_keys` pragma on; we set it explicitly either way and
 //! read it back, so a connection never silently runs without enforcement.
 
+use std::sync::Arc;
+
 use cascade_entity::rules::Dialect;
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, Statement};
+use sea_orm::sqlx::{self, Connection};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, RuntimeErr, Statement,
+};
 use thiserror::Error;
+
+use crate::db_error::{Failure, describe};
 
 /// Used when neither `--url` nor `DATABASE_URL` is given: a SQLite file in the working directory.
 pub const DEFAULT_URL: &str = "sqlite://cascade.db?mode=rwc";
@@ -17,27 +29,42 @@ const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 /// Whether the database enforces FK constraints on this connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Enforce {
+    /// The database checks and applies every FK (the default for every command).
     On,
     /// SQLite `foreign_keys=OFF`, MariaDB `foreign_key_checks=0`, PostgreSQL
     /// `session_replication_role=replica` (superuser only).
     Off,
 }
 
+/// Why no connection was opened. URLs in messages have their password replaced.
 #[derive(Debug, Error)]
 pub enum ConnectError {
+    /// The URL is not one we can connect to; nothing was attempted.
     #[error(
         "malformed database URL `{url}`: {reason} \
          (expected sqlite://PATH, postgres://USER@HOST/DB or mysql://USER@HOST/DB)"
     )]
     BadUrl { url: String, reason: String },
-    #[error("cannot connect to {url}: {source}")]
+    /// The server (or file) could not be reached or refused us; the database's own words.
+    #[error("cannot connect to {url}: {}", describe(source))]
     Connect {
         url: String,
         #[source]
         source: DbErr,
     },
+    /// FK enforcement could not be set as asked.
     #[error("cannot set FK enforcement on {url}: {reason}")]
     Enforcement { url: String, reason: String },
+}
+
+impl ConnectError {
+    /// What kind of failure this is (connection refused, unknown database, ...), by code.
+    pub fn failure(&self) -> Failure {
+        match self {
+            ConnectError::Connect { source, .. } => Failure::of(source),
+            _ => Failure::Other,
+        }
+    }
 }
 
 /// The dialect a URL names, or why it names none. Checked before connecting.
@@ -70,6 +97,12 @@ pub fn dialect_of(url: &str) -> Result<Dialect, ConnectError> {
 pub async fn connect(url: &str, enforce: Enforce) -> Result<DatabaseConnection, ConnectError> {
     let dialect = dialect_of(url)?;
     let url = normalise(url);
+    probe(dialect, &url)
+        .await
+        .map_err(|source| ConnectError::Connect {
+            url: redact(&url),
+            source,
+        })?;
     let mut options = ConnectOptions::new(url.clone());
     // A refused connection is retried until the acquire timeout; a CLI should answer quickly.
     options
@@ -108,6 +141,45 @@ pub async fn connect(url: &str, enforce: Enforce) -> Result<DatabaseConnection, 
         check_sqlite_enforcement(&db, on, &url).await?;
     }
     Ok(db)
+}
+
+/// One direct connection attempt to a server, so that a refused port, an unknown database or bad
+/// credentials are reported at once, in the server's words. SQLite opens a file: nothing to
+/// probe.
+async fn probe(dialect: Dialect, url: &str) -> Result<(), DbErr> {
+    let attempt = async {
+        match dialect {
+            Dialect::Postgres => sqlx::PgConnection::connect(url).await?.close().await,
+            Dialect::MySql => sqlx::MySqlConnection::connect(url).await?.close().await,
+            Dialect::Sqlite => Ok(()),
+        }
+    };
+    let error = match tokio::time::timeout(CONNECT_TIMEOUT, attempt).await {
+        Ok(Ok(())) => return Ok(()),
+        Ok(Err(error)) => error,
+        Err(_) => sqlx::Error::PoolTimedOut,
+    };
+    Err(DbErr::Conn(RuntimeErr::SqlxError(Arc::new(error))))
+}
+
+/// Whether `db`'s session enforces FKs: SQLite `PRAGMA foreign_keys`, MariaDB
+/// `@@foreign_key_checks`, PostgreSQL `session_replication_role` other than `replica` (which
+/// skips the triggers that implement FK actions and checks).
+pub async fn enforces_foreign_keys(db: &impl ConnectionTrait) -> Result<bool, DbErr> {
+    let sql = match Dialect::from(db.get_database_backend()) {
+        Dialect::Sqlite => "SELECT foreign_keys <> 0 FROM pragma_foreign_keys",
+        Dialect::MySql => "SELECT @@foreign_key_checks <> 0",
+        Dialect::Postgres => "SELECT current_setting('session_replication_role') <> 'replica'",
+    };
+    let row = db
+        .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
+        .await?
+        .ok_or_else(|| DbErr::Custom(format!("`{sql}` returned no row")))?;
+    // SQLite and MariaDB answer with an integer, PostgreSQL with a boolean.
+    match row.try_get_by_index::<bool>(0) {
+        Ok(on) => Ok(on),
+        Err(_) => Ok(row.try_get_by_index::<i64>(0)? != 0),
+    }
 }
 
 async fn check_sqlite_enforcement(

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod bench;
 pub mod connect;
 pub mod counts;
+pub mod db_error;
 pub mod delete;
 pub mod docs;
 pub mod expected;

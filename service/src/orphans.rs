@@ -7,16 +7,20 @@
 //! DB-enforced children follow through the database's own actions, ORM-only children become
 //! orphans of the next round), SET NULL / SET DEFAULT orphans get their reference nulled /
 //! defaulted, RESTRICT / NO ACTION orphans are reported, or deleted with `include_restricted`.
+//! The report counts every row removed, those the database's own cascades deleted included
+//! (row counts before and after, inside the transaction).
 
 use std::collections::BTreeMap;
 
 use cascade_entity::RuleGraph;
-use cascade_entity::rules::{Dialect, FkAction, ForeignKey, Table};
+use cascade_entity::rules::{Dialect, Enforcement, FkAction, ForeignKey, Table};
 use cascade_migration::orphan_query::{count_orphans, orphan_condition, sample_orphans};
 use sea_orm::sea_query::{Alias, Expr, Query};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, TransactionTrait};
 use serde::Serialize;
 use thiserror::Error;
+
+use crate::counts::count_all;
 
 /// Sample keys reported per relation.
 const SAMPLES: u64 = 5;
@@ -57,14 +61,20 @@ pub struct ScanReport {
     pub orphans: Vec<OrphanSet>,
 }
 
-/// What prune did to one relation's orphans (summed over rounds).
+/// What prune did to one relation's orphans (summed over rounds), or what the database's own
+/// cascades deleted from one table on top of that (`by_database`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PruneChange {
+    /// The table whose rows changed.
     pub table: String,
+    /// The relation whose orphans these were; for `by_database`, the table's cascading FKs.
     pub relation: String,
     /// `deleted`, `nulled` or `defaulted`.
     pub action: &'static str,
+    /// Rows changed.
     pub rows: u64,
+    /// Deleted by the database's own ON DELETE CASCADE, following rows prune deleted.
+    pub by_database: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -82,6 +92,9 @@ pub struct PruneReport {
     /// The scan after pruning (in the transaction, so also meaningful for a dry run): what is
     /// left are RESTRICT / NO ACTION orphans that were not asked to be deleted.
     pub after: ScanReport,
+    /// Rows removed per table, counted before and after (prune's own deletes and the
+    /// database's cascades together); tables that lost none are omitted.
+    pub removed: BTreeMap<String, u64>,
     pub dry_run: bool,
 }
 
@@ -127,7 +140,7 @@ pub async fn scan(db: &impl ConnectionTrait, graph: &RuleGraph) -> Result<ScanRe
             table: table.name.clone(),
             relation: fk.describe(&table.name),
             on_delete: dialect.effective_action(fk.on_delete),
-            orm_only: fk.enforcement == cascade_entity::rules::Enforcement::OrmOnly,
+            orm_only: fk.enforcement == Enforcement::OrmOnly,
             count,
             key_columns,
             samples,
@@ -170,6 +183,7 @@ async fn prune_in(
 ) -> Result<PruneReport, OrphanError> {
     let dialect = Dialect::from(db.get_database_backend());
     let before = scan(db, graph).await?;
+    let rows_before = count_all(db, graph).await?;
     let mut changes: BTreeMap<(String, String, &'static str), u64> = BTreeMap::new();
     for _ in 0..MAX_ROUNDS {
         let mut changed = 0;
@@ -199,23 +213,78 @@ async fn prune_in(
         }
         if changed == 0 {
             let after = scan(db, graph).await?;
+            let rows_after = count_all(db, graph).await?;
+            let mut changes: Vec<PruneChange> = changes
+                .into_iter()
+                .map(|((table, relation, action), rows)| PruneChange {
+                    table,
+                    relation,
+                    action,
+                    rows,
+                    by_database: false,
+                })
+                .collect();
+            let removed: BTreeMap<String, u64> = rows_before
+                .iter()
+                .map(|(table, n)| {
+                    let left = rows_after.get(table).copied().unwrap_or_default();
+                    (table.clone(), n.saturating_sub(left))
+                })
+                .filter(|(_, gone)| *gone > 0)
+                .collect();
+            changes.extend(cascaded(graph, dialect, &removed, &changes));
             return Ok(PruneReport {
                 before,
-                changes: changes
-                    .into_iter()
-                    .map(|((table, relation, action), rows)| PruneChange {
-                        table,
-                        relation,
-                        action,
-                        rows,
-                    })
-                    .collect(),
+                changes,
                 after,
+                removed,
                 dry_run: options.dry_run,
             });
         }
     }
     Err(OrphanError::NoFixpoint(MAX_ROUNDS))
+}
+
+/// Rows the database's own cascades deleted: per table, the rows removed beyond those prune
+/// deleted itself.
+fn cascaded(
+    graph: &RuleGraph,
+    dialect: Dialect,
+    removed: &BTreeMap<String, u64>,
+    ours: &[PruneChange],
+) -> Vec<PruneChange> {
+    let mut by_database = Vec::new();
+    for (table, gone) in removed {
+        let deleted: u64 = ours
+            .iter()
+            .filter(|c| &c.table == table && c.action == "deleted")
+            .map(|c| c.rows)
+            .sum();
+        if *gone <= deleted {
+            continue;
+        }
+        let cascading: Vec<String> = graph
+            .table(table)
+            .map(|t| {
+                t.foreign_keys
+                    .iter()
+                    .filter(|fk| {
+                        fk.enforcement == Enforcement::Database
+                            && dialect.effective_action(fk.on_delete) == FkAction::Cascade
+                    })
+                    .map(|fk| fk.describe(table))
+                    .collect()
+            })
+            .unwrap_or_default();
+        by_database.push(PruneChange {
+            table: table.clone(),
+            relation: cascading.join(", "),
+            action: "deleted",
+            rows: gone - deleted,
+            by_database: true,
+        });
+    }
+    by_database
 }
 
 async fn count(db: &impl ConnectionTrait, table: &str, fk: &ForeignKey) -> Result<u64, DbErr> {

@@ -11,26 +11,84 @@
 
 use std::str::FromStr;
 
+use cascade_entity::RuleGraph;
 use cascade_entity::rules::FkAction;
 use serde::Serialize;
 use thiserror::Error;
 
+/// One `--policy SPEC`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Policy {
+    /// `owner=TABLE:ACTION`: every FK referencing `table` must have `action` on delete.
     Owner { table: String, action: FkAction },
+    /// `protect=PATTERN`: no delete may cascade into a table matching `pattern`.
     Protect { pattern: String },
+    /// `reach=TABLE:PATTERN[,...]`: deleting `table` may only cascade into matching tables.
     Reach { table: String, allowed: Vec<String> },
 }
 
+/// A policy spec that does not parse.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[error(
     "bad policy `{spec}`: {reason} (expected owner=TABLE:ACTION, protect=PATTERN or \
      reach=TABLE:PATTERN[,PATTERN...])"
 )]
 pub struct PolicyError {
+    /// The spec as given.
     pub spec: String,
+    /// What is wrong with it.
     pub reason: String,
+}
+
+/// A policy that names a table the rules do not have.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("policy `{policy}`: no table `{table}` in the rules")]
+pub struct UnknownPolicyTable {
+    /// The policy, spelled as on the command line.
+    pub policy: String,
+    /// The table it names.
+    pub table: String,
+}
+
+impl Policy {
+    /// The table the policy names outright (`owner=` and `reach=`; `protect=` takes a pattern).
+    pub fn table(&self) -> Option<&str> {
+        match self {
+            Policy::Owner { table, .. } | Policy::Reach { table, .. } => Some(table),
+            Policy::Protect { .. } => None,
+        }
+    }
+}
+
+/// Refuses the first policy that names a table `graph` does not have; every command that takes
+/// `--policy` checks this before it does anything else.
+pub fn check_tables(policies: &[Policy], graph: &RuleGraph) -> Result<(), UnknownPolicyTable> {
+    for policy in policies {
+        if let Some(table) = policy.table()
+            && graph.table(table).is_none()
+        {
+            return Err(UnknownPolicyTable {
+                policy: policy.to_string(),
+                table: table.to_owned(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The spec as written on the command line (`owner=users:cascade`).
+impl std::fmt::Display for Policy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Policy::Owner { table, action } => {
+                let action = action.sql().to_ascii_lowercase().replace(' ', "_");
+                write!(f, "owner={table}:{action}")
+            }
+            Policy::Protect { pattern } => write!(f, "protect={pattern}"),
+            Policy::Reach { table, allowed } => write!(f, "reach={table}:{}", allowed.join(",")),
+        }
+    }
 }
 
 impl FromStr for Policy {
@@ -106,6 +164,20 @@ pub fn matches(pattern: &str, name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::matches;
+
+    #[test]
+    fn policies_print_as_written() -> Result<(), super::PolicyError> {
+        for spec in [
+            "owner=users:cascade",
+            "owner=a:set_null",
+            "protect=audit_*",
+            "reach=w:s*,l",
+        ] {
+            let policy: super::Policy = spec.parse()?;
+            assert_eq!(policy.to_string(), spec);
+        }
+        Ok(())
+    }
 
     #[test]
     fn glob_patterns() {

@@ -75,3 +75,62 @@ pub async fn snapshot(
     }
     Ok(tables)
 }
+
+/// A snapshot row as an SQL tuple of literals, as it could be written in an INSERT: numbers and
+/// booleans bare, binary values as `X'..'` (snapshots hold them as hex), everything else a quoted
+/// string with quotes doubled, NULL as `NULL`. `columns` are the row's columns, in order.
+pub fn row_literal(columns: &[Column], row: &Row) -> String {
+    let values: Vec<String> = row
+        .iter()
+        .enumerate()
+        .map(|(i, value)| {
+            let Some(value) = value else {
+                return "NULL".to_owned();
+            };
+            let kind = columns.get(i).map(|c| &c.kind);
+            match kind {
+                Some(kind)
+                    if kind.is_integer()
+                        || matches!(
+                            kind,
+                            ColumnKind::Float
+                                | ColumnKind::Double
+                                | ColumnKind::Decimal(_)
+                                | ColumnKind::Boolean
+                        ) =>
+                {
+                    value.clone()
+                }
+                Some(ColumnKind::Blob | ColumnKind::Binary(_) | ColumnKind::VarBinary(_)) => {
+                    format!("X'{value}'")
+                }
+                _ => format!("'{}'", value.replace('\'', "''")),
+            }
+        })
+        .collect();
+    format!("({})", values.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use cascade_entity::rules::{Column, ColumnKind};
+
+    use super::row_literal;
+
+    #[test]
+    fn rows_print_as_sql_literals() {
+        let columns = [
+            Column::new("uid", ColumnKind::String(Some(64)), false, None),
+            Column::new("n", ColumnKind::Integer, true, None),
+            Column::new("note", ColumnKind::Text, true, None),
+            Column::new("raw", ColumnKind::Blob, true, None),
+        ];
+        let row = vec![
+            Some("it's".to_owned()),
+            Some("42".to_owned()),
+            None,
+            Some("00FF".to_owned()),
+        ];
+        assert_eq!(row_literal(&columns, &row), "('it''s', 42, NULL, X'00FF')");
+    }
+}

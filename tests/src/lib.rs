@@ -58,6 +58,36 @@ pub async fn cascade(args: &[&str]) -> (anyhow::Result<cascade_cli::Status>, Str
     cascade_with(&genai_factory::app(), args).await
 }
 
+/// What one run of the command line ended with, as the binary would: exit code, stdout, stderr.
+#[derive(Debug)]
+pub struct Run {
+    /// 0, 1 or 2.
+    pub code: u8,
+    /// The report.
+    pub out: String,
+    /// Errors and usage messages.
+    pub err: String,
+}
+
+/// Runs the shipped domain's `cascade ARGS...` in-process exactly as the binary does
+/// (`cascade_cli::run_args`: clap's usage errors, exit codes, errors printed once).
+pub async fn run_cli(args: &[&str]) -> Run {
+    let mut out = Vec::new();
+    let mut err = Vec::new();
+    let code = cascade_cli::run_args(
+        &genai_factory::app(),
+        std::iter::once("cascade").chain(args.iter().copied()),
+        &mut out,
+        &mut err,
+    )
+    .await;
+    Run {
+        code,
+        out: String::from_utf8_lossy(&out).into_owned(),
+        err: String::from_utf8_lossy(&err).into_owned(),
+    }
+}
+
 /// Runs `cascade ARGS...` for `app` in-process.
 pub async fn cascade_with(
     app: &cascade_cli::App,

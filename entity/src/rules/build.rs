@@ -236,7 +236,7 @@ fn validate_fk(
             });
         }
     }
-    if !parent.is_key(&fk.parent_columns) {
+    if graph.fk_targets_key(fk) == Some(false) {
         errors.push(DeclarationError::ParentNotKey {
             fk: label.to_owned(),
             parent: parent.name.clone(),
@@ -246,7 +246,7 @@ fn validate_fk(
 }
 
 /// Adds an index for every FK column set (DB-enforced or ORM-only) that nothing covers yet.
-fn derive_fk_indexes(graph: &mut RuleGraph) {
+pub(super) fn derive_fk_indexes(graph: &mut RuleGraph) {
     for table in graph.tables.values_mut() {
         let needed: Vec<Vec<String>> = table
             .foreign_keys

@@ -20,7 +20,9 @@ use super::model::FkAction;
 pub enum Dialect {
     Sqlite,
     Postgres,
-    /// MySQL and MariaDB (InnoDB).
+    /// MySQL and MariaDB (InnoDB). Spelled `mysql` everywhere, as on the command line (`my_sql`
+    /// is still read).
+    #[serde(rename = "mysql", alias = "my_sql")]
     MySql,
 }
 

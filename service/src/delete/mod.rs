@@ -161,7 +161,9 @@ where
 /// loses a write conflict is run again, whole, up to `options.attempts` times
 /// ([`DeleteReport::attempts`] says how many it took); inside the caller's transaction it is not
 /// (the conflict aborted the caller's transaction, which only the caller can retry). One too
-/// large for a Galera write set fails with [`DeleteError::WriteSetTooLarge`].
+/// large for a Galera write set fails with [`DeleteError::WriteSetTooLarge`]. DB mode is refused
+/// ([`DeleteError::DbModeWithoutEnforcement`]) on a connection that does not enforce FKs, where
+/// the database would cascade nothing.
 pub async fn delete<C>(
     db: &C,
     graph: &RuleGraph,
@@ -172,6 +174,9 @@ pub async fn delete<C>(
 where
     C: Connection,
 {
+    if options.mode == DeleteMode::Db && !crate::connect::enforces_foreign_keys(db).await? {
+        return Err(DeleteError::DbModeWithoutEnforcement);
+    }
     let stage = if options.dry_run {
         Stage::DryRun
     } else {

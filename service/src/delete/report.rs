@@ -172,6 +172,14 @@ pub enum DeleteError {
     /// The delete does not fit in one Galera write set; rolled back, nothing changed.
     #[error("{0}")]
     WriteSetTooLarge(Box<WriteSetTooLarge>),
+    /// DB mode on a connection that does not enforce FKs: the database would delete the root
+    /// rows and cascade nothing, so no report of the cascade could be true. Nothing was run.
+    #[error(
+        "DB mode needs FK enforcement on the connection: with it off the database deletes only \
+         the root rows and cascades nothing, leaving orphans; use ORM mode, which does all the \
+         work itself, or a connection that enforces FKs"
+    )]
+    DbModeWithoutEnforcement,
     #[error(transparent)]
     Db(#[from] DbErr),
 }

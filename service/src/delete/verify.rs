@@ -91,7 +91,7 @@ pub async fn verify_url(
 /// Runs the delete natively on `native` and through the ORM executor on `orm` (two connections
 /// to the same database; give `orm` FK enforcement off to prove the executor does all the work),
 /// each in a transaction that is rolled back, and compares outcomes and every table. Changes
-/// nothing.
+/// nothing. `native` must enforce FKs ([`DeleteError::DbModeWithoutEnforcement`] otherwise).
 pub async fn verify(
     native_db: &DatabaseConnection,
     orm_db: &DatabaseConnection,
@@ -100,6 +100,9 @@ pub async fn verify(
     selection: &Selection,
 ) -> Result<VerifyReport, DeleteError> {
     let dialect = Dialect::from(native_db.get_database_backend());
+    if !crate::connect::enforces_foreign_keys(native_db).await? {
+        return Err(DeleteError::DbModeWithoutEnforcement);
+    }
     let (native, native_tables) = side(native_db, graph, table, selection, DeleteMode::Db).await?;
     // The database enforces only its own constraints: the parity claim is about those. ORM-only
     // rules (`skip_fk`) do more by design; their difference is reported apart.

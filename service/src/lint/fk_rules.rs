@@ -1,15 +1,19 @@
-//! Lint rules that look at one foreign key (or one table) at a time.
+//! Lint rules that look at one foreign key (or one table) at a time, and the schema defects
+//! ([`RuleGraph::defects`], the definition audit shares) as findings.
 
 use cascade_entity::RuleGraph;
-use cascade_entity::rules::{Dialect, Enforcement, FkAction, ForeignKey, Table};
+use cascade_entity::rules::{
+    Defect, Dialect, Enforcement, FkAction, ForeignKey, Table, fk_index_name,
+};
 
 use super::{
-    Finding, IMPLICIT_DELETE_RULE, LintConfig, ONE_TO_ONE_SIDE_TABLE, ORM_ONLY_RULE,
-    SET_DEFAULT_NO_DEFAULT, SET_DEFAULT_UNSUPPORTED, SET_NULL_NOT_NULL, UNINDEXED_FK,
+    FK_TARGET_NOT_KEY, Finding, IMPLICIT_DELETE_RULE, LintConfig, ONE_TO_ONE_SIDE_TABLE,
+    ORM_ONLY_RULE, SET_DEFAULT_NO_DEFAULT, SET_DEFAULT_UNSUPPORTED, SET_NULL_NOT_NULL,
+    UNINDEXED_FK,
 };
 
 pub(super) fn check(graph: &RuleGraph, config: &LintConfig) -> Vec<Finding> {
-    let mut findings = Vec::new();
+    let mut findings: Vec<Finding> = graph.defects().iter().map(defect_finding).collect();
     for table in graph.tables.values() {
         for fk in &table.foreign_keys {
             check_fk(table, fk, config, &mut findings);
@@ -86,25 +90,6 @@ fn check_fk(table: &Table, fk: &ForeignKey, config: &LintConfig, findings: &mut 
             ));
         }
     }
-    if !table.has_index_covering(&fk.columns) {
-        findings.push(Finding::new(
-            &UNINDEXED_FK,
-            &table.name,
-            label(),
-            format!(
-                "no index starts with `{}`({})",
-                table.name,
-                fk.columns.join(", ")
-            ),
-            format!(
-                "CREATE INDEX ix_{}_{} ON {} ({})",
-                table.name,
-                fk.columns.join("_"),
-                table.name,
-                fk.columns.join(", ")
-            ),
-        ));
-    }
     if fk.enforcement == Enforcement::OrmOnly {
         findings.push(Finding::new(
             &ORM_ONLY_RULE,
@@ -119,6 +104,42 @@ fn check_fk(table: &Table, fk: &ForeignKey, config: &LintConfig, findings: &mut 
              of the parent goes through the ORM"
                 .into(),
         ));
+    }
+}
+
+/// A schema defect (the one definition audit reports too) as its lint finding.
+fn defect_finding(defect: &Defect) -> Finding {
+    let fk = Some(defect.foreign_key().to_owned());
+    match defect {
+        Defect::UnindexedForeignKey { table, columns, .. } => Finding::new(
+            &UNINDEXED_FK,
+            table,
+            fk,
+            format!("no index starts with `{table}`({})", columns.join(", ")),
+            format!(
+                "CREATE INDEX {} ON {table} ({})",
+                fk_index_name(table, columns),
+                columns.join(", ")
+            ),
+        ),
+        Defect::ForeignKeyTargetNotKey {
+            table,
+            foreign_key,
+            parent,
+            parent_columns,
+        } => Finding::new(
+            &FK_TARGET_NOT_KEY,
+            table,
+            fk,
+            format!(
+                "{foreign_key} references `{parent}`({}), which is not a key of `{parent}`",
+                parent_columns.join(", ")
+            ),
+            format!(
+                "add a unique key on `{parent}`({}), or reference its primary key",
+                parent_columns.join(", ")
+            ),
+        ),
     }
 }
 

@@ -111,6 +111,16 @@ pub const OWNER_POLICY: Rule = Rule {
     why: "a policy fixes the delete rule of every FK to this table",
 };
 
+pub const FK_TARGET_NOT_KEY: Rule = Rule {
+    id: "CL013",
+    name: "fk-target-not-key",
+    severity: Severity::Error,
+    why: "the referenced columns are neither the primary key nor a unique key of the parent: \
+          SQLite refuses every delete from the parent (`foreign key mismatch`, the delete \
+          engine's fk_mismatch), PostgreSQL refuses to create the FK, and InnoDB matches one \
+          child row to several parents",
+};
+
 /// Every rule, in id order (for `--help`-style listings and docs).
 pub const RULES: &[Rule] = &[
     IMPLICIT_DELETE_RULE,
@@ -125,6 +135,7 @@ pub const RULES: &[Rule] = &[
     ORM_ONLY_RULE,
     PROTECTED_TABLE_REACHED,
     OWNER_POLICY,
+    FK_TARGET_NOT_KEY,
 ];
 
 #[derive(Debug, Clone, Serialize)]

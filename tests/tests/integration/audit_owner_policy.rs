@@ -125,29 +125,50 @@ async fn owner_policy_audit_repair_delete_and_rollback(
                 .is_err()
         );
 
-        // Audit lists exactly the non-cascading FKs to users.
+        // Audit lists exactly the non-cascading FKs to users, and (where the engine does not
+        // index FKs itself) every FK no index supports: drift under `--rules live` too.
         let (status, out) =
             cascade(&[&["audit", "--url", url, "--json"][..], &policy].concat()).await;
         assert_eq!(status.expect("audit"), Status::Finding, "{out}");
         let report: Value = serde_json::from_str(&out).expect("json");
-        let mut drifted: Vec<&str> = report["drift"]
-            .as_array()
-            .expect("drift")
-            .iter()
-            .map(|d| {
-                assert_eq!(d["kind"], "foreign_key_action", "{d}");
-                assert_eq!(d["expected"], "cascade");
-                d["table"].as_str().expect("table")
-            })
-            .collect();
-        drifted.sort();
+        let drift = report["drift"].as_array().expect("drift");
+        let tables_of = |kind: &str| -> Vec<&str> {
+            let mut tables: Vec<&str> = drift
+                .iter()
+                .filter(|d| d["kind"] == kind)
+                .map(|d| d["table"].as_str().expect("table"))
+                .collect();
+            tables.sort();
+            tables
+        };
+        for d in drift {
+            match d["kind"].as_str() {
+                Some("foreign_key_action") => assert_eq!(d["expected"], "cascade"),
+                Some("missing_foreign_key_index") => {}
+                _ => panic!("{dialect}: unexpected drift {d}"),
+            }
+        }
         let mut bare: Vec<&str> = TABLES
             .iter()
             .filter(|(_, rule)| !rule.contains("CASCADE"))
             .map(|(t, _)| *t)
             .collect();
         bare.sort();
-        assert_eq!(drifted, bare, "{dialect}");
+        assert_eq!(tables_of("foreign_key_action"), bare, "{dialect}");
+        let mut unindexed: Vec<&str> = match dialect {
+            Dialect::MySql => Vec::new(),
+            _ => TABLES
+                .iter()
+                .map(|(t, _)| *t)
+                .chain(["attachment"])
+                .collect(),
+        };
+        unindexed.sort();
+        assert_eq!(
+            tables_of("missing_foreign_key_index"),
+            unindexed,
+            "{dialect}"
+        );
 
         // The plan, as files: up and down, down starting with the warning.
         let dir = tempfile::tempdir().expect("tempdir");
@@ -172,12 +193,14 @@ async fn owner_policy_audit_repair_delete_and_rollback(
         // Nothing changed by planning.
         assert_eq!(user_actions(&db.conn).await, original);
 
-        // The same plan through the library, kept for the migration-step checks below.
+        // The same plan through the library (the expected graph `audit` and `repair` use: the
+        // policy applied, every FK indexed), kept for the migration-step checks below.
         let expected = apply_policies(
             introspect(&db.conn).await.expect("introspect"),
             &["owner=users:cascade".parse::<Policy>().expect("policy")],
         )
-        .expect("policy applies");
+        .expect("policy applies")
+        .with_fk_indexes();
         let plan = repair::plan(&db.conn, &expected).await.expect("plan");
         assert_eq!(plan.changes.len(), bare.len());
         assert!(plan.blockers.is_empty());

@@ -2,6 +2,7 @@
 //! user gives DESIGN.md's behaviour table in both modes, the plan's counts are what the database
 //! itself deletes, and the verifier matches for root rows of every table.
 
+use cascade_cli::Status;
 use cascade_entity::rules::{Dialect, FkAction};
 use cascade_service::delete::{DeleteMode, DeleteOptions, Selection, delete, plan, verify_url};
 use genai_factory::{project, user, workflow};
@@ -204,7 +205,8 @@ async fn cli_verify_and_delete_on_the_seeded_demo(
                 .to_string()
                 .contains("unknown table `nope`")
         );
-        let (status, _) = cascade(&[
+        // No row matches: nothing to delete, which is success (exit 0), said as such.
+        let (status, out) = cascade(&[
             "--url",
             &db.url,
             "delete",
@@ -214,11 +216,10 @@ async fn cli_verify_and_delete_on_the_seeded_demo(
             "uid = 'missing'",
         ])
         .await;
+        assert_eq!(status.expect("nothing to delete"), Status::Clean, "{out}");
         assert!(
-            status
-                .expect_err("nothing")
-                .to_string()
-                .contains("no row of `project` matches")
+            out.contains("nothing to delete: no row of `project` matches"),
+            "{out}"
         );
         assert_eq!(tests::dump_table(&db.conn, "project").await, before);
     })

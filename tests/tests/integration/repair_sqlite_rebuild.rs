@@ -111,6 +111,7 @@ async fn create_items(db: &DatabaseConnection) {
         "CREATE TABLE item_log (item_id INT, what TEXT)",
         ITEM,
         "CREATE INDEX ix_item_owner ON item (owner_id)",
+        "CREATE INDEX ix_item_topic ON item (topic_id)",
         "CREATE TRIGGER tr_item_insert AFTER INSERT ON item \
          BEGIN INSERT INTO item_log VALUES (NEW.id, 'insert ' || NEW.label); END",
         "INSERT INTO owner VALUES (1), (2)",
