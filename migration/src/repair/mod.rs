@@ -44,7 +44,8 @@ pub enum RepairError {
     Db(#[from] DbErr),
     #[error(
         "refusing to repair: orphan rows would make the new constraints fail ({}); prune them \
-         first (`cascade orphans --prune`), nothing was changed",
+         first (`cascade orphans --prune`, with the same --rules and --policy, and \
+         --include-restricted where a blocking FK is RESTRICT or NO ACTION); nothing was changed",
         .0.iter().map(|b| format!("{}: {} row(s)", b.foreign_key, b.orphans)).collect::<Vec<_>>().join("; ")
     )]
     Orphans(Vec<Blocker>),

@@ -129,3 +129,17 @@ pub(crate) fn engine(dialect: Dialect) -> &'static dyn Engine {
 pub(crate) fn error_text(error: &DbErr) -> String {
     error.to_string()
 }
+
+/// The server's error code: SQLSTATE on PostgreSQL, the error number on MariaDB, the extended
+/// result code on SQLite. Refusals are classified by it, not by message text.
+pub(crate) fn error_code(error: &DbErr) -> Option<String> {
+    match crate::db_error::sqlx_error(error)? {
+        sea_orm::sqlx::Error::Database(db) => {
+            match db.try_downcast_ref::<sea_orm::sqlx::mysql::MySqlDatabaseError>() {
+                Some(mysql) => Some(mysql.number().to_string()),
+                None => db.code().map(|c| c.into_owned()),
+            }
+        }
+        _ => None,
+    }
+}

@@ -9,7 +9,7 @@ use sea_orm::DbErr;
 
 use super::super::effects::EdgeEffect;
 use super::super::report::RefusalKind;
-use super::{Engine, Verdict, error_text};
+use super::{Engine, Verdict, error_code, error_text};
 
 pub(crate) struct MySql;
 
@@ -77,23 +77,25 @@ impl Engine for MySql {
     }
 
     fn classify(&self, error: &DbErr) -> Option<RefusalKind> {
-        let text = error_text(error);
-        if text.contains("Cannot delete or update a parent row") {
-            Some(RefusalKind::Restrict)
-        } else if text.contains("Cannot add or update a child row") {
-            Some(RefusalKind::FkMissingParent)
-        } else if text.contains("cannot be null") {
-            Some(RefusalKind::NotNull)
-        } else if text.contains("CONSTRAINT") && text.contains("failed") {
-            Some(RefusalKind::Check)
-        } else if text.contains("Duplicate entry") {
-            Some(RefusalKind::Unique)
-        } else if text.contains("Got error 193")
-            || text.contains("Foreign key cascade delete/update exceeds")
-        {
-            Some(RefusalKind::CascadeDepth)
-        } else {
-            None
+        // MariaDB error numbers (sqlx reports them as the code).
+        match error_code(error)?.as_str() {
+            // ER_ROW_IS_REFERENCED(_2): a parent row still referenced.
+            "1451" | "1217" => Some(RefusalKind::Restrict),
+            // ER_NO_REFERENCED_ROW(_2): a child row written with no parent.
+            "1452" | "1216" => Some(RefusalKind::FkMissingParent),
+            // ER_BAD_NULL_ERROR.
+            "1048" => Some(RefusalKind::NotNull),
+            // ER_CONSTRAINT_FAILED (CHECK).
+            "4025" => Some(RefusalKind::Check),
+            // ER_DUP_ENTRY.
+            "1062" => Some(RefusalKind::Unique),
+            // ER_FK_DEPTH_EXCEEDED, or ER_GET_ERRMSG (1296) carrying InnoDB's error number 193
+            // (DB_FOREIGN_EXCEED_MAX_CASCADE); 1296 carries other engine errors too.
+            "3008" => Some(RefusalKind::CascadeDepth),
+            "1296" if error_text(error).contains("Got error 193 ") => {
+                Some(RefusalKind::CascadeDepth)
+            }
+            _ => None,
         }
     }
 

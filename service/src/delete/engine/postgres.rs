@@ -10,7 +10,7 @@ use sea_orm::DbErr;
 
 use super::super::effects::EdgeEffect;
 use super::super::report::RefusalKind;
-use super::{Engine, Verdict, error_text};
+use super::{Engine, Verdict, error_code, error_text};
 
 pub(crate) struct Postgres;
 
@@ -69,23 +69,18 @@ impl Engine for Postgres {
     }
 
     fn classify(&self, error: &DbErr) -> Option<RefusalKind> {
-        let text = error_text(error);
-        if text.contains("update or delete on table") && text.contains("violates foreign key") {
-            Some(RefusalKind::Restrict)
-        } else if text.contains("insert or update on table")
-            && text.contains("violates foreign key")
-        {
-            Some(RefusalKind::FkMissingParent)
-        } else if text.contains("violates not-null constraint") {
-            Some(RefusalKind::NotNull)
-        } else if text.contains("violates check constraint") {
-            Some(RefusalKind::Check)
-        } else if text.contains("duplicate key value violates unique constraint") {
-            Some(RefusalKind::Unique)
-        } else if text.contains("stack depth limit exceeded") {
-            Some(RefusalKind::CascadeDepth)
-        } else {
-            None
+        // SQLSTATE class 23 (integrity constraint violation) and 54001 (stack depth).
+        match error_code(error)?.as_str() {
+            // One code for both directions of an FK violation; the server says which.
+            "23503" if error_text(error).contains("insert or update on table") => {
+                Some(RefusalKind::FkMissingParent)
+            }
+            "23503" => Some(RefusalKind::Restrict),
+            "23502" => Some(RefusalKind::NotNull),
+            "23514" => Some(RefusalKind::Check),
+            "23505" => Some(RefusalKind::Unique),
+            "54001" => Some(RefusalKind::CascadeDepth),
+            _ => None,
         }
     }
 

@@ -9,7 +9,7 @@ use sea_orm::DbErr;
 
 use super::super::effects::{EdgeEffect, default_sql};
 use super::super::report::RefusalKind;
-use super::{Engine, Verdict, error_text};
+use super::{Engine, Verdict, error_code, error_text};
 use cascade_entity::rules::FkAction;
 
 pub(crate) struct Sqlite;
@@ -77,21 +77,21 @@ impl Engine for Sqlite {
     }
 
     fn classify(&self, error: &DbErr) -> Option<RefusalKind> {
-        let text = error_text(error);
-        if text.contains("FOREIGN KEY constraint failed") {
-            Some(RefusalKind::Restrict)
-        } else if text.contains("foreign key mismatch") {
-            Some(RefusalKind::FkMismatch)
-        } else if text.contains("NOT NULL constraint failed") {
-            Some(RefusalKind::NotNull)
-        } else if text.contains("CHECK constraint failed") {
-            Some(RefusalKind::Check)
-        } else if text.contains("UNIQUE constraint failed") {
-            Some(RefusalKind::Unique)
-        } else if text.contains("too many levels of trigger recursion") {
-            Some(RefusalKind::CascadeDepth)
-        } else {
-            None
+        // Extended result codes; the two plain SQLITE_ERROR (1) cases have only their message.
+        match error_code(error)?.as_str() {
+            // SQLITE_CONSTRAINT_FOREIGNKEY (the end-of-statement counter), and
+            // SQLITE_CONSTRAINT_TRIGGER (RESTRICT, raised by the FK's action trigger).
+            "787" | "1811" => Some(RefusalKind::Restrict),
+            "1299" => Some(RefusalKind::NotNull),
+            "275" => Some(RefusalKind::Check),
+            "2067" | "1555" => Some(RefusalKind::Unique),
+            "1" if error_text(error).contains("foreign key mismatch") => {
+                Some(RefusalKind::FkMismatch)
+            }
+            "1" if error_text(error).contains("too many levels of trigger recursion") => {
+                Some(RefusalKind::CascadeDepth)
+            }
+            _ => None,
         }
     }
 
