@@ -127,7 +127,8 @@ pub(crate) async fn judge(
                 effect.survivors,
                 path_to(&effect.parent),
                 format!(
-                    "{} (NO ACTION) passes if an equal key is written into `{}` before it is                      checked, which the engine's order decides",
+                    "{} (NO ACTION) passes if an equal key is written into `{}` before it is \
+                     checked, which the engine's order decides",
                     effect.label, effect.parent
                 ),
             ));
@@ -157,7 +158,8 @@ pub(crate) async fn judge(
                 effect.check_doomed,
                 path_to(&effect.parent),
                 format!(
-                    "{} ({}) would make {} row(s) of `{}` fail a CHECK, rows the cascade also                      deletes: whether the engine rewrites or deletes them first decides",
+                    "{} ({}) would make {} row(s) of `{}` fail a CHECK, rows the cascade also \
+                     deletes: whether the engine rewrites or deletes them first decides",
                     effect.label, effect.action, effect.check_doomed, effect.child
                 ),
             ));

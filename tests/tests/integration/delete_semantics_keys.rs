@@ -179,3 +179,72 @@ async fn set_null_into_a_composite_key_column(#[values(ALL[0], ALL[1])] dialect:
     })
     .await;
 }
+
+/// `c` NO ACTION references `p.code`; deleting `q` 1 cascades to `p` 1 (code 7) and sets `p` 2's
+/// code to its default, 7, in the same statement: an equal key exists again when PostgreSQL
+/// checks NO ACTION (its FIFO order puts the SET DEFAULT, fired by the FK created second, before
+/// the check fired by `p` 1's delete), so PostgreSQL deletes. SQLite fires the newest FK first:
+/// the SET DEFAULT writes 7 while `p` 1 still holds it, a UNIQUE violation. InnoDB stores SET
+/// DEFAULT as RESTRICT and refuses.
+fn replacement_key() -> Case {
+    Case {
+        ddl: strings(&[
+            "CREATE TABLE q (id INT PRIMARY KEY)",
+            "CREATE TABLE p (id INT PRIMARY KEY, q_ref INT NULL, code INT NULL DEFAULT 7, \
+             UNIQUE (code), \
+             CONSTRAINT p_q_ref FOREIGN KEY (q_ref) REFERENCES q (id) ON DELETE CASCADE, \
+             CONSTRAINT p_code FOREIGN KEY (code) REFERENCES q (id) ON DELETE SET DEFAULT)",
+            "CREATE TABLE c (id INT PRIMARY KEY, p_code INT NULL, \
+             FOREIGN KEY (p_code) REFERENCES p (code) ON DELETE NO ACTION)",
+        ]),
+        data: strings(&[
+            "INSERT INTO q VALUES (1), (7)",
+            "INSERT INTO p VALUES (1, 1, 7), (2, 7, 1)",
+            "INSERT INTO c VALUES (1, 7)",
+        ]),
+        table: "q",
+        predicate: "id = 1",
+    }
+}
+
+#[rstest]
+#[tokio::test]
+async fn no_action_with_a_key_written_back_in_the_same_statement(
+    #[values(ALL[0], ALL[1], ALL[2])] dialect: Dialect,
+) {
+    with_db(dialect, |db| async move {
+        let report = check(&db, replacement_key(), Expect::Any).await;
+        match dialect {
+            // SET DEFAULT is RESTRICT in InnoDB: refused, exactly.
+            Dialect::MySql => {
+                assert!(report.matches, "{report:#?}");
+                assert!(matches!(report.native, Outcome::Refused { .. }));
+            }
+            // SQLite's order meets the UNIQUE key first; the model decides it exactly or
+            // abstains.
+            Dialect::Sqlite => {
+                assert!(
+                    matches!(
+                        report.native,
+                        Outcome::Refused {
+                            kind: RefusalKind::Unique,
+                            ..
+                        }
+                    ),
+                    "{report:#?}"
+                );
+                assert!(report.matches || report.abstained, "{report:#?}");
+            }
+            // PostgreSQL passes because a key came back; the model decides it exactly or
+            // abstains, never refuses as if nothing came back.
+            Dialect::Postgres => {
+                assert!(
+                    matches!(report.native, Outcome::Deleted { .. }),
+                    "{report:#?}"
+                );
+                assert!(report.matches || report.abstained, "{report:#?}");
+            }
+        }
+    })
+    .await;
+}
