@@ -11,7 +11,7 @@ use clap::Args;
 use super::{App, Cli, Status, write_json};
 use crate::render;
 use cascade_service::expected::apply_policies;
-use cascade_service::orphans::{PruneOptions, ScanReport, prune, scan};
+use cascade_service::orphans::{PruneOptions, ScanReport, prune_reporting, scan};
 use cascade_service::policy::Policy;
 use cascade_service::relation_spec::{RelationSpec, add_relations};
 
@@ -59,7 +59,8 @@ pub(super) async fn run(
         include_restricted: args.include_restricted,
         dry_run: args.dry_run,
     };
-    let report = prune(&db, &graph, options).await?;
+    let bar = crate::progress::Bar::new(cli.json);
+    let report = prune_reporting(&db, &graph, options, &bar).await?;
     if cli.json {
         write_json(out, &report)?;
     } else {

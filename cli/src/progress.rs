@@ -6,7 +6,7 @@ use std::io::IsTerminal;
 use cascade_service::progress::Progress;
 use indicatif::{ProgressBar, ProgressStyle};
 
-/// Smaller operations finish before a bar would be useful.
+/// Smaller operations finish before a bar would be useful (rows; statements count as many).
 const MIN_ROWS: u64 = 10_000;
 
 /// A terminal progress bar per phase (rows/s and ETA).
@@ -28,12 +28,14 @@ impl Bar {
 
 impl Progress for Bar {
     fn start(&self, label: &str, total: u64) {
-        if !self.visible || total < MIN_ROWS {
+        // A statement of a repair can scan a whole table: always worth a bar.
+        let worth_it = total >= MIN_ROWS || label.contains("statements");
+        if !self.visible || !worth_it {
             return;
         }
         let bar = ProgressBar::new(total);
         if let Ok(style) = ProgressStyle::with_template(&format!(
-            "{label} {{bar:40}} {{pos}}/{{len}} rows ({{per_sec}}, eta {{eta}})"
+            "{label} {{bar:40}} {{pos}}/{{len}} ({{per_sec}}, eta {{eta}})"
         )) {
             bar.set_style(style);
         }

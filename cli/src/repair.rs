@@ -84,7 +84,8 @@ pub(super) async fn run(
     let mut applied = false;
     let mut remaining = None;
     if args.apply && !plan.is_empty() {
-        match repair::apply(&db, &plan).await {
+        let bar = crate::progress::Bar::new(cli.json);
+        match repair::apply_reporting(&db, &plan, &bar).await {
             Ok(()) => {
                 applied = true;
                 let again = repair::plan(&db, &expected).await?;

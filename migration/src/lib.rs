@@ -13,6 +13,7 @@ pub mod generate;
 pub mod introspect;
 mod migrations;
 pub mod orphan_query;
+pub mod progress;
 pub mod repair;
 
 pub use frozen::{GraphMigration, Snapshot};

@@ -16,9 +16,11 @@ pub mod fixtures;
 pub mod lint;
 pub mod orphans;
 pub mod policy;
-pub mod progress;
 pub mod reach;
 pub mod relation_spec;
 pub mod rules_source;
 pub mod snapshot;
+
+/// Progress reports of long operations (defined in `cascade-migration`, whose repairs report it).
+pub use cascade_migration::progress;
 pub mod testdb;

@@ -159,8 +159,21 @@ pub async fn prune(
     graph: &RuleGraph,
     options: PruneOptions,
 ) -> Result<PruneReport, OrphanError> {
+    prune_reporting(db, graph, options, &crate::progress::NoProgress).await
+}
+
+/// [`prune`], reporting the orphan rows repaired to `progress` (the total is the orphans the
+/// first scan finds; rows the database cascades from them come on top).
+pub async fn prune_reporting(
+    db: &DatabaseConnection,
+    graph: &RuleGraph,
+    options: PruneOptions,
+    progress: &dyn crate::progress::Progress,
+) -> Result<PruneReport, OrphanError> {
     let tx = db.begin().await?;
-    match prune_in(&tx, graph, options).await {
+    let outcome = prune_in(&tx, graph, options, progress).await;
+    progress.finish();
+    match outcome {
         Ok(report) => {
             if options.dry_run {
                 tx.rollback().await?;
@@ -180,9 +193,11 @@ async fn prune_in(
     db: &impl ConnectionTrait,
     graph: &RuleGraph,
     options: PruneOptions,
+    progress: &dyn crate::progress::Progress,
 ) -> Result<PruneReport, OrphanError> {
     let dialect = Dialect::from(db.get_database_backend());
     let before = scan(db, graph).await?;
+    progress.start("pruning orphans", before.total);
     let rows_before = count_all(db, graph).await?;
     let mut changes: BTreeMap<(String, String, &'static str), u64> = BTreeMap::new();
     for _ in 0..MAX_ROUNDS {
@@ -209,6 +224,7 @@ async fn prune_in(
                     .entry((table.name.clone(), relation, action))
                     .or_default() += rows;
                 changed += rows;
+                progress.advance(rows);
             }
         }
         if changed == 0 {

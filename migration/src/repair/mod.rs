@@ -26,7 +26,7 @@ use thiserror::Error;
 
 pub use changes::{FkChange, IndexChange, fk_changes};
 pub use migration_step::RepairMigration;
-pub use run::run_script;
+pub use run::{run_script, run_script_reporting};
 
 use crate::introspect::{IntrospectError, introspect};
 use crate::orphan_query::count_orphans;
@@ -300,8 +300,20 @@ pub async fn apply<C>(db: &C, plan: &RepairPlan) -> Result<(), RepairError>
 where
     C: ConnectionTrait + sea_orm::TransactionTrait,
 {
+    apply_reporting(db, plan, &crate::progress::NoProgress).await
+}
+
+/// [`apply`], reporting each statement run to `progress`.
+pub async fn apply_reporting<C>(
+    db: &C,
+    plan: &RepairPlan,
+    progress: &dyn crate::progress::Progress,
+) -> Result<(), RepairError>
+where
+    C: ConnectionTrait + sea_orm::TransactionTrait,
+{
     if !plan.blockers.is_empty() {
         return Err(RepairError::Orphans(plan.blockers.clone()));
     }
-    run_script(db, &plan.up).await
+    run::run_script_reporting(db, &plan.up, progress).await
 }

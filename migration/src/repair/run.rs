@@ -6,21 +6,49 @@
 use sea_orm::{ConnectionTrait, Statement, TransactionSession, TransactionTrait};
 
 use super::{RepairError, Script, Step};
+use crate::progress::{NoProgress, Progress};
 
+/// Runs `script` on `db` (see the module docs for the order of its parts).
 pub async fn run_script<C>(db: &C, script: &Script) -> Result<(), RepairError>
+where
+    C: ConnectionTrait + TransactionTrait,
+{
+    run_script_reporting(db, script, &NoProgress).await
+}
+
+/// [`run_script`], reporting each statement run to `progress`.
+pub async fn run_script_reporting<C>(
+    db: &C,
+    script: &Script,
+    progress: &dyn Progress,
+) -> Result<(), RepairError>
 where
     C: ConnectionTrait + TransactionTrait,
 {
     if script.is_empty() {
         return Ok(());
     }
+    let total =
+        script.before.len() + script.body.len() + script.after_commit.len() + script.after.len();
+    progress.start("repair statements", total as u64);
+    let outcome = run_parts(db, script, progress).await;
+    progress.finish();
+    outcome
+}
+
+async fn run_parts<C>(db: &C, script: &Script, progress: &dyn Progress) -> Result<(), RepairError>
+where
+    C: ConnectionTrait + TransactionTrait,
+{
     for step in &script.before {
         run_step(db, step).await?;
+        progress.advance(1);
     }
-    let mut outcome = body(db, script).await;
+    let mut outcome = body(db, script, progress).await;
     if outcome.is_ok() {
         for step in &script.after_commit {
             outcome = run_step(db, step).await;
+            progress.advance(1);
             if outcome.is_err() {
                 break;
             }
@@ -29,6 +57,7 @@ where
     // Restore connection settings whatever happened; the first error is the one reported.
     for step in &script.after {
         let restored = run_step(db, step).await;
+        progress.advance(1);
         if outcome.is_ok() {
             outcome = restored;
         }
@@ -36,7 +65,7 @@ where
     outcome
 }
 
-async fn body<C>(db: &C, script: &Script) -> Result<(), RepairError>
+async fn body<C>(db: &C, script: &Script, progress: &dyn Progress) -> Result<(), RepairError>
 where
     C: ConnectionTrait + TransactionTrait,
 {
@@ -47,11 +76,13 @@ where
                 tx.rollback().await?;
                 return Err(e);
             }
+            progress.advance(1);
         }
         tx.commit().await?;
     } else {
         for step in &script.body {
             run_step(db, step).await?;
+            progress.advance(1);
         }
     }
     Ok(())
