@@ -29,13 +29,13 @@
 
 mod closure;
 mod effects;
-mod engine;
+pub(crate) mod engine;
 mod execute;
 mod judge;
 mod predicate;
 mod report;
 mod selection;
-mod session;
+pub(crate) mod session;
 mod verify;
 
 use cascade_entity::RuleGraph;
