@@ -11,6 +11,7 @@ pub mod counts;
 pub mod delete;
 pub mod docs;
 pub mod expected;
+pub mod export;
 pub mod fixtures;
 pub mod lint;
 pub mod orphans;
