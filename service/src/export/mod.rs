@@ -81,6 +81,7 @@
 //! ```
 
 mod copy;
+mod dangling;
 mod owned;
 mod owner;
 mod report;
