@@ -13,7 +13,8 @@ use sea_orm::prelude::{Decimal, Uuid};
 use serde::Serialize;
 use thiserror::Error;
 
-/// One owner: a row of `table` named by its primary-key values, as text.
+/// One owner: a row of `table` named by its primary-key values, as text (split at the first
+/// `=` and then at every `,`, so neither the table name nor a key value can contain those).
 ///
 /// ```
 /// use cascade_service::export::Owner;
