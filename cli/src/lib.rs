@@ -25,6 +25,7 @@ mod delete;
 mod demo;
 mod docs;
 mod errors;
+mod export;
 pub(crate) mod lint;
 mod migrate;
 mod orphans;
@@ -112,6 +113,9 @@ pub enum Command {
     Repair(repair::RepairArgs),
     /// Rows whose parent is missing, per relation (FK or not); --prune repairs them.
     Orphans(orphans::OrphansArgs),
+    /// One owner's rows (the owner row, everything that belongs to it by the rules) into a new
+    /// SQLite file, leaking nothing of other owners; checked before it is written.
+    Export(export::ExportArgs),
 }
 
 /// `--rules`: where the rules come from.
@@ -221,6 +225,7 @@ pub async fn run(app: &App, cli: Cli, out: &mut dyn Write) -> anyhow::Result<Sta
         Command::Audit(args) => audit::run(app, &cli, args, out).await,
         Command::Repair(args) => repair::run(app, &cli, args, out).await,
         Command::Orphans(args) => orphans::run(app, &cli, args, out).await,
+        Command::Export(args) => export::run(app, &cli, args, out).await,
     }
 }
 

@@ -12,6 +12,7 @@ pub mod db_error;
 pub mod delete;
 pub mod docs;
 pub mod expected;
+pub mod export;
 pub mod fixtures;
 pub mod lint;
 pub mod orphans;

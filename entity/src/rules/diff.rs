@@ -112,7 +112,10 @@ fn diff_table(expected: &Table, actual: &Table, dialect: Dialect, drifts: &mut V
             });
             continue;
         };
-        if live.nullable != column.nullable {
+        // A key column's NULL acceptance is a storage detail (PostgreSQL and MariaDB never take
+        // NULL there, SQLite's rowid tables do unless the key is the rowid), not a rule.
+        let in_key = expected.primary_key.contains(&column.name);
+        if live.nullable != column.nullable && !in_key {
             drifts.push(Drift::Nullability {
                 table: table(),
                 column: column.name.clone(),

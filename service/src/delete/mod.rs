@@ -30,7 +30,7 @@
 mod checks;
 mod closure;
 mod effects;
-mod engine;
+pub(crate) mod engine;
 mod execute;
 mod judge;
 mod key_updates;
@@ -38,7 +38,7 @@ mod predicate;
 mod report;
 mod retry;
 mod selection;
-mod session;
+pub(crate) mod session;
 mod verify;
 
 use cascade_entity::RuleGraph;

@@ -81,6 +81,26 @@ impl<'a> Session<'a> {
         Ok(())
     }
 
+    /// Like [`Session::create_work_table`], with key columns typed like `table`'s (see
+    /// `Engine::create_typed_work_table`).
+    pub async fn create_typed_work_table(
+        &mut self,
+        name: &str,
+        table: &str,
+        key: &[String],
+    ) -> Result<(), DbErr> {
+        let q = |i: &str| self.q(i);
+        let mut statements = Vec::new();
+        if self.engine.work_tables_outlive_rollback() {
+            statements.push(self.engine.drop_work_table(&q, name));
+        }
+        statements.extend(self.engine.create_typed_work_table(&q, name, table, key));
+        for statement in statements {
+            self.exec(&statement).await?;
+        }
+        Ok(())
+    }
+
     pub async fn exec(&mut self, sql: &str) -> Result<u64, DbErr> {
         self.exec_with(sql, Vec::new()).await
     }

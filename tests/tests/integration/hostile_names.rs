@@ -1,7 +1,7 @@
 //! Identifiers nobody should have to think about: a live schema whose table, column, constraint
 //! and index names contain `"`, `` ` ``, `'`, `;`, `--`, spaces, mixed case, reserved words and
-//! non-ASCII, on every dialect. Every command runs on it with `--rules live`; each must work on
-//! exactly those names, and a canary table proves no name ever became SQL.
+//! non-ASCII, on every dialect. Every command (export included) runs on it with `--rules live`;
+//! each must work on exactly those names, and a canary table proves no name ever became SQL.
 
 use cascade_cli::Status;
 use cascade_entity::rules::Dialect;
@@ -231,6 +231,21 @@ async fn every_command_works_on_hostile_names(
         for table in [PARENT, CHILD, GRAND] {
             assert_eq!(count(&db.conn, dialect, table).await, 1, "{table}");
         }
+
+        // Export the remaining owner: its child (an FK to it) and grandchild (CASCADE below).
+        let exported = dir.path().join("p2.db");
+        let mut args = with(&["export", "--json", "--owner"]);
+        args.push(format!("{PARENT}=p2"));
+        args.push("--out".to_owned());
+        args.push(exported.display().to_string());
+        let report: Value =
+            serde_json::from_str(&call(args, Status::Clean).await).expect("export JSON");
+        assert_eq!(report["total_rows"], 3, "{report:#}");
+        assert_eq!(
+            report["checks"]["drift"],
+            serde_json::json!([]),
+            "{report:#}"
+        );
         assert_eq!(
             count(&db.conn, dialect, "canary").await,
             1,

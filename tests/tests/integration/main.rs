@@ -20,6 +20,7 @@ mod delete_semantics;
 mod delete_semantics_keys;
 mod docs;
 mod exit_codes;
+mod export;
 mod galera;
 mod honest_reports;
 mod hostile_names;

@@ -38,6 +38,19 @@ pub(crate) trait Engine: Sync {
         key: &[String],
     ) -> Vec<String>;
 
+    /// Like [`Engine::create_work_table`], with key columns that compare exactly like the
+    /// table's own (same type, or affinity), so a correlated probe of the work table by a
+    /// reference column can use the key index.
+    fn create_typed_work_table(
+        &self,
+        q: &dyn Fn(&str) -> String,
+        name: &str,
+        table: &str,
+        key: &[String],
+    ) -> Vec<String> {
+        self.create_work_table(q, name, table, key)
+    }
+
     fn drop_work_table(&self, q: &dyn Fn(&str) -> String, name: &str) -> String;
 
     /// `INSERT ... SELECT` that skips rows whose key is already present.
@@ -114,6 +127,24 @@ pub(crate) trait Engine: Sync {
     /// SQL that surfaces deferred constraint violations before the transaction ends.
     fn check_deferred(&self) -> Option<&'static str> {
         None
+    }
+
+    /// The isolation level under which a series of reads (work tables filled by
+    /// `INSERT ... SELECT`, then plain `SELECT`s) sees one consistent state of the database;
+    /// `None` where every transaction already reads one snapshot (SQLite).
+    fn consistent_read_isolation(&self) -> Option<sea_orm::IsolationLevel> {
+        None
+    }
+
+    /// SQL that makes the rest of the current transaction read-only while its work tables stay
+    /// writable, once they exist; `None` where the engine has no such switch.
+    fn read_only_from_here(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// The `n`-th (1-based) bound-parameter placeholder of a raw statement.
+    fn placeholder(&self, _n: usize) -> String {
+        "?".to_owned()
     }
 }
 

@@ -102,4 +102,12 @@ impl Engine for MySql {
     fn refusing_depth(&self) -> Option<u32> {
         Some(15)
     }
+
+    /// Under REPEATABLE READ, InnoDB's `INSERT ... SELECT` reads the latest committed rows
+    /// (with shared locks) while plain `SELECT`s read the transaction's snapshot, so the two
+    /// can disagree; under SERIALIZABLE every read is a locking read of the same state.
+    /// (Transaction characteristics cannot change once it runs, so no read-only switch.)
+    fn consistent_read_isolation(&self) -> Option<sea_orm::IsolationLevel> {
+        Some(sea_orm::IsolationLevel::Serializable)
+    }
 }

@@ -91,4 +91,18 @@ impl Engine for Postgres {
     fn check_deferred(&self) -> Option<&'static str> {
         Some("SET CONSTRAINTS ALL IMMEDIATE")
     }
+
+    /// REPEATABLE READ is a snapshot for every statement, `INSERT ... SELECT` included.
+    fn consistent_read_isolation(&self) -> Option<sea_orm::IsolationLevel> {
+        Some(sea_orm::IsolationLevel::RepeatableRead)
+    }
+
+    /// A read-only transaction may still write temporary tables (not create them).
+    fn read_only_from_here(&self) -> Option<&'static str> {
+        Some("SET TRANSACTION READ ONLY")
+    }
+
+    fn placeholder(&self, n: usize) -> String {
+        format!("${n}")
+    }
 }

@@ -33,6 +33,33 @@ impl Engine for Sqlite {
         )]
     }
 
+    /// Untyped columns have no affinity, so `work.k = child.ref` takes the child column's and
+    /// the key index cannot serve it (each probe scans the work table). `CREATE TABLE AS`
+    /// gives each key column the table column's affinity.
+    fn create_typed_work_table(
+        &self,
+        q: &dyn Fn(&str) -> String,
+        name: &str,
+        table: &str,
+        key: &[String],
+    ) -> Vec<String> {
+        let cols: Vec<String> = key.iter().map(|c| q(c)).collect();
+        vec![
+            format!(
+                "CREATE TEMP TABLE {} AS SELECT {}, 0 AS cascade_gen FROM {} WHERE 0",
+                q(name),
+                cols.join(", "),
+                q(table)
+            ),
+            format!(
+                "CREATE UNIQUE INDEX temp.{} ON {} ({})",
+                q(&format!("{name}_key")),
+                q(name),
+                cols.join(", ")
+            ),
+        ]
+    }
+
     fn drop_work_table(&self, q: &dyn Fn(&str) -> String, name: &str) -> String {
         format!("DROP TABLE IF EXISTS temp.{}", q(name))
     }
