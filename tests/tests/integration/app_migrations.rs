@@ -174,3 +174,29 @@ fn unexpressible_changes_are_refused_before_anything_is_written() {
     assert_eq!(files, 3, "only the initial migration's files");
     assert!(generate(dir.path(), "Bad-Name", "20260102_000001", &v1).is_err());
 }
+
+/// Every app's migrations directory must hold its current declarations: a change to an entity
+/// without `cascade migrate generate` fails here, before any database meets it.
+#[test]
+fn shipped_migrations_are_up_to_date_with_the_declarations() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    for (dir, declared) in [
+        ("domain/src/migrations", genai_factory::registry().rules()),
+        (
+            "examples/blog/src/migrations",
+            blog_example::registry().rules(),
+        ),
+    ] {
+        let declared = declared.expect("valid declarations");
+        let (_, migrated) = last_migrated(&root.join(dir)).expect("frozen migrations");
+        for dialect in Dialect::ALL {
+            let pending = cascade_migration::evolve::changes(&migrated, &declared, dialect)
+                .expect("expressible");
+            assert!(
+                pending.is_empty(),
+                "{dir}: declarations changed without a migration ({dialect}): {pending:?}; run \
+                 `cascade migrate generate NAME`"
+            );
+        }
+    }
+}
