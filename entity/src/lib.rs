@@ -45,6 +45,8 @@
 //! }
 //! ```
 
+#![warn(missing_docs, unreachable_pub)]
+
 mod registry;
 pub mod rules;
 

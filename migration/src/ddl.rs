@@ -21,11 +21,19 @@ use std::collections::BTreeMap;
 
 /// One schema change, kept as a sea-query builder until it is run or printed.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum DdlStep {
+    /// `CREATE TABLE` with columns, keys and the FKs whose parents exist by then.
     CreateTable(TableCreateStatement),
+    /// `CREATE [UNIQUE] INDEX`.
     CreateIndex(IndexCreateStatement),
+    /// `ALTER TABLE ... ADD CONSTRAINT ... FOREIGN KEY`: an FK that closes a cycle, added once
+    /// every table exists (never on SQLite).
     AddForeignKey(ForeignKeyCreateStatement),
+    /// `ALTER TABLE ... DROP CONSTRAINT`: an FK that closes a cycle, dropped before its tables
+    /// (never on SQLite).
     DropForeignKey(ForeignKeyDropStatement),
+    /// `DROP TABLE IF EXISTS`.
     DropTable(TableDropStatement),
     /// PostgreSQL `CREATE TYPE ... AS ENUM`, for enum columns.
     CreateType(TypeCreateStatement),
@@ -47,6 +55,7 @@ impl DdlStep {
         }
     }
 
+    /// Runs this step on `db` (a connection or a transaction); a failure names the SQL it ran.
     pub async fn apply(&self, db: &impl ConnectionTrait) -> Result<(), DbErr> {
         let backend = db.get_database_backend();
         match self {
@@ -63,7 +72,57 @@ impl DdlStep {
     }
 }
 
-/// Everything `up` runs to create `graph` from an empty schema.
+/// Everything `up` runs to create `graph` from an empty schema, in order: PostgreSQL enum types,
+/// then each table (parents first) followed by its indexes, then the FKs that close a cycle
+/// (none on SQLite, where every FK is inline).
+///
+/// ```
+/// use cascade_entity::rules::{Column, ColumnKind, Deferrable, Dialect, Enforcement};
+/// use cascade_entity::rules::{FkAction, ForeignKey, RuleGraph, Table};
+/// use cascade_migration::ddl::create_schema;
+///
+/// let column = |name: &str| Column::new(name, ColumnKind::Integer, false, None);
+/// let mut post = Table::named("post");
+/// post.columns.push(column("id"));
+/// post.primary_key.push("id".into());
+/// let mut comment = Table::named("comment");
+/// comment.columns.extend([column("id"), column("post_id")]);
+/// comment.primary_key.push("id".into());
+/// comment.foreign_keys.push(ForeignKey {
+///     name: Some("fk_comment_post_id".into()),
+///     columns: vec!["post_id".into()],
+///     parent_table: "post".into(),
+///     parent_columns: vec!["id".into()],
+///     on_delete: FkAction::Cascade,
+///     on_update: FkAction::NoAction,
+///     on_delete_explicit: true,
+///     enforcement: Enforcement::Database,
+///     deferrable: Deferrable::No,
+///     set_null_columns: None,
+///     creation_rank: Some(0),
+/// });
+/// // The index every tool expects on `comment(post_id)`, as the declarations derive it.
+/// let graph = RuleGraph { tables: [post, comment].map(|t| (t.name.clone(), t)).into() }
+///     .with_fk_indexes();
+///
+/// let dialect = Dialect::Sqlite;
+/// let sql: Vec<String> = create_schema(&graph, dialect)
+///     .iter()
+///     .map(|step| step.to_sql(dialect.backend()))
+///     .collect();
+/// assert_eq!(
+///     sql,
+///     [
+///         r#"CREATE TABLE "post" ( "id" integer NOT NULL PRIMARY KEY )"#,
+///         concat!(
+///             r#"CREATE TABLE "comment" ( "id" integer NOT NULL PRIMARY KEY, "#,
+///             r#""post_id" integer NOT NULL, FOREIGN KEY ("post_id") REFERENCES "post" ("id") "#,
+///             r#"ON DELETE CASCADE ON UPDATE NO ACTION )"#,
+///         ),
+///         r#"CREATE INDEX "ix_comment_post_id" ON "comment" ("post_id")"#,
+///     ]
+/// );
+/// ```
 pub fn create_schema(graph: &RuleGraph, dialect: Dialect) -> Vec<DdlStep> {
     create_schema_within(graph, graph, dialect)
 }
@@ -121,7 +180,7 @@ pub fn create_schema_within(
 }
 
 /// `CREATE [UNIQUE] INDEX name ON table (columns)`, the name quoted for `dialect`.
-pub fn index(table: &Table, index: &Index, dialect: Dialect) -> IndexCreateStatement {
+pub(crate) fn index(table: &Table, index: &Index, dialect: Dialect) -> IndexCreateStatement {
     let mut builder = IndexBuilder::create();
     builder.table(Alias::new(&table.name));
     if let Some(name) = &index.name {
@@ -137,7 +196,7 @@ pub fn index(table: &Table, index: &Index, dialect: Dialect) -> IndexCreateState
 }
 
 /// Everything `down` runs to remove `graph`: FKs that close a cycle first, then tables,
-/// children before parents.
+/// children before parents, then PostgreSQL's enum types.
 pub fn drop_schema(graph: &RuleGraph, dialect: Dialect) -> Vec<DdlStep> {
     let order = graph.dependency_order();
     let mut steps = Vec::new();
@@ -238,7 +297,7 @@ pub fn create_table(table: &Table, dialect: Dialect) -> TableCreateStatement {
 
 /// One column's definition as SeaORM writes it (type per dialect, NOT NULL, UNIQUE, default,
 /// comment, extra SQL, auto-increment and inline PRIMARY KEY for a single-column key).
-pub fn column_def(table: &Table, column: &Column, dialect: Dialect) -> ColumnDef {
+pub(crate) fn column_def(table: &Table, column: &Column, dialect: Dialect) -> ColumnDef {
     let mut def = ColumnDef::new_with_type(
         Alias::new(&column.name),
         dialect_column_type(&column.kind, dialect),
@@ -270,7 +329,11 @@ pub fn column_def(table: &Table, column: &Column, dialect: Dialect) -> ColumnDef
 }
 
 /// The FK constraint of `table`, its name quoted for `dialect`.
-pub fn foreign_key(table: &Table, fk: &ForeignKey, dialect: Dialect) -> ForeignKeyCreateStatement {
+pub(crate) fn foreign_key(
+    table: &Table,
+    fk: &ForeignKey,
+    dialect: Dialect,
+) -> ForeignKeyCreateStatement {
     let mut builder = FkBuilder::create();
     if let Some(name) = &fk.name {
         builder.name(dialect.builder_name(name));
@@ -318,7 +381,7 @@ fn dialect_column_type(kind: &ColumnKind, dialect: Dialect) -> ColumnType {
 
 /// The sea-query type a graph column kind mirrors (the inverse of
 /// `cascade_entity::rules::column_kind`).
-pub fn column_type(kind: &ColumnKind) -> ColumnType {
+pub(crate) fn column_type(kind: &ColumnKind) -> ColumnType {
     let len = |n: &Option<u32>| n.map_or(StringLen::None, StringLen::N);
     match kind {
         ColumnKind::Char(n) => ColumnType::Char(*n),

@@ -31,8 +31,12 @@ pub enum EvolveError {
          then drop the old one)"
     )]
     ColumnChanged {
+        /// The table, present in both graphs.
         table: String,
+        /// The column, present in both graphs.
         column: String,
+        /// What changed: `type`, `nullability`, `default` or `constraints` (UNIQUE or
+        /// auto-increment); the first of these that differs.
         what: &'static str,
     },
     /// A table kept its name but changed its primary key.
@@ -53,7 +57,43 @@ impl From<RepairError> for EvolveError {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Change(pub String);
 
-/// Every change from `before` to `after`, in words; empty when the graphs agree.
+/// Every change from `before` to `after`, in words; empty when the graphs agree. Tables created,
+/// tables dropped, then per surviving table its columns and indexes, then FK changes.
+///
+/// ```
+/// use cascade_entity::rules::{Column, ColumnKind, Dialect, RuleGraph, Table};
+/// use cascade_migration::evolve::{EvolveError, changes};
+///
+/// let table = |name: &str, columns: &[&str]| {
+///     let mut table = Table::named(name);
+///     for column in columns {
+///         table.columns.push(Column::new(*column, ColumnKind::Integer, false, None));
+///     }
+///     table.primary_key.push("id".to_owned());
+///     (name.to_owned(), table)
+/// };
+/// let before = RuleGraph { tables: [table("post", &["id"])].into() };
+/// let after = RuleGraph {
+///     tables: [table("post", &["id", "score"]), table("tag", &["id"])].into(),
+/// };
+///
+/// let listed: Vec<String> = changes(&before, &after, Dialect::Postgres)?
+///     .into_iter()
+///     .map(|change| change.0)
+///     .collect();
+/// assert_eq!(listed, ["create table tag", "add column post.score"]);
+///
+/// // A column that keeps its name but changes its type is refused, not guessed at.
+/// let mut retyped = after.clone();
+/// if let Some(post) = retyped.tables.get_mut("post") {
+///     post.columns[1].kind = ColumnKind::Text;
+/// }
+/// assert!(matches!(
+///     changes(&after, &retyped, Dialect::Postgres),
+///     Err(EvolveError::ColumnChanged { what: "type", .. })
+/// ));
+/// # Ok::<(), EvolveError>(())
+/// ```
 pub fn changes(
     before: &RuleGraph,
     after: &RuleGraph,

@@ -21,18 +21,31 @@ use crate::frozen::Snapshot;
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum GenerateError {
+    /// The name is not lower-case letters, digits and `_` starting with a letter (it becomes a
+    /// Rust module name).
     #[error(
         "migration name `{0}` must be lower-case letters, digits and `_`, starting with a letter"
     )]
     BadName(String),
+    /// Reading or writing the migrations directory failed.
     #[error("{path}: {source}")]
     Io {
+        /// The file or directory concerned.
         path: PathBuf,
+        /// The I/O error.
         #[source]
         source: std::io::Error,
     },
+    /// A JSON file of the directory is not a frozen [`Snapshot`] (or the new one did not
+    /// serialize).
     #[error("{path} is not a frozen migration: {reason}")]
-    BadSnapshot { path: PathBuf, reason: String },
+    BadSnapshot {
+        /// The file read, or the directory written to when serializing failed.
+        path: PathBuf,
+        /// serde_json's complaint.
+        reason: String,
+    },
+    /// A change no generated migration expresses, on one of the dialects.
     #[error(transparent)]
     Evolve(#[from] EvolveError),
 }
@@ -42,7 +55,9 @@ pub enum GenerateError {
 pub struct Generated {
     /// `mYYYYMMDD_HHMMSS_name`.
     pub name: String,
+    /// The `.rs` file written, which loads the JSON file.
     pub rust_file: PathBuf,
+    /// The `.json` file written: the frozen [`Snapshot`].
     pub json_file: PathBuf,
     /// The changes the migration makes, in words.
     pub changes: Vec<Change>,
@@ -112,7 +127,7 @@ pub fn generate(
 }
 
 /// Rewrites `dir/mod.rs` to list every frozen migration in `dir`, oldest first.
-pub fn write_mod(dir: &Path) -> Result<(), GenerateError> {
+pub(crate) fn write_mod(dir: &Path) -> Result<(), GenerateError> {
     let names: Vec<String> = snapshots(dir)?
         .iter()
         .filter_map(|p| p.file_stem().and_then(|s| s.to_str()).map(str::to_owned))

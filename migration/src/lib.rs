@@ -2,7 +2,10 @@
 //! FK names, actions and indexes ([`ddl`]); frozen migrations that evolve with the declarations
 //! ([`GraphMigration`], [`generate`], [`evolve`]); an app's migrator as a value
 //! ([`MigrationSet`]); introspection of any live database back into a RuleGraph
-//! ([`introspect`]); and idempotent repair migrations towards a RuleGraph ([`repair`]).
+//! ([`introspect`](mod@introspect)); and idempotent repair migrations towards a RuleGraph
+//! ([`repair`]).
+
+#![warn(missing_docs, unreachable_pub)]
 
 pub use sea_orm_migration::prelude::*;
 

@@ -18,43 +18,89 @@ const MAX_IDENTIFIER_LEN: usize = 63;
 
 /// A declaration the builder refuses, with what to change.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
 pub enum DeclarationError {
+    /// Two registered entities share a table name.
     #[error("table `{table}` is declared twice")]
-    DuplicateTable { table: String },
+    DuplicateTable {
+        /// The table name declared twice.
+        table: String,
+    },
+    /// A table without a primary key.
     #[error("table `{table}` has no primary key; declare one so rows can be identified")]
-    NoPrimaryKey { table: String },
+    NoPrimaryKey {
+        /// The table without one.
+        table: String,
+    },
+    /// An FK whose parent table is not a registered entity.
     #[error("{fk}: parent table `{parent}` is not a registered entity; add it to the registry")]
-    UnknownParent { fk: String, parent: String },
+    UnknownParent {
+        /// The FK, as `child(cols) -> parent(cols)`.
+        fk: String,
+        /// The unregistered parent table.
+        parent: String,
+    },
+    /// An FK names a column its child or parent table does not have.
     #[error("{fk}: column `{column}` does not exist on `{table}`")]
     UnknownColumn {
+        /// The FK, as `child(cols) -> parent(cols)`.
         fk: String,
+        /// The table that lacks the column (the child or the parent).
         table: String,
+        /// The missing column.
         column: String,
     },
+    /// An FK with unequal numbers of child and parent columns.
     #[error("{fk}: {child} child column(s) but {parent} parent column(s)")]
     ArityMismatch {
+        /// The FK, as `child(cols) -> parent(cols)`.
         fk: String,
+        /// How many child columns it has.
         child: usize,
+        /// How many parent columns it has.
         parent: usize,
     },
+    /// An FK whose parent columns are not a key of the parent ([`Table::is_key`]).
     #[error(
         "{fk}: the parent columns are neither the primary key nor a unique key of `{parent}` \
          (the database would refuse deletes with `foreign key mismatch`)"
     )]
-    ParentNotKey { fk: String, parent: String },
+    ParentNotKey {
+        /// The FK, as `child(cols) -> parent(cols)`.
+        fk: String,
+        /// The parent table.
+        parent: String,
+    },
+    /// SET NULL on delete or update while a child column is NOT NULL.
     #[error(
         "{fk}: ON {event} SET NULL on NOT NULL column `{column}`; make the column nullable or \
          choose another action"
     )]
     SetNullOnNotNull {
+        /// The FK, as `child(cols) -> parent(cols)`.
         fk: String,
+        /// Which rule says SET NULL: `DELETE` or `UPDATE`.
         event: &'static str,
+        /// The NOT NULL child column.
         column: String,
     },
+    /// A constraint name longer than 63 bytes (PostgreSQL would truncate it).
     #[error("{fk}: constraint name `{name}` is longer than {MAX_IDENTIFIER_LEN} characters")]
-    NameTooLong { fk: String, name: String },
+    NameTooLong {
+        /// The FK, as `child(cols) -> parent(cols)`.
+        fk: String,
+        /// The name, declared or derived.
+        name: String,
+    },
+    /// A constraint name already used by another FK of the graph (tables in name order; the
+    /// later one is reported).
     #[error("{fk}: constraint name `{name}` is used twice")]
-    DuplicateConstraintName { fk: String, name: String },
+    DuplicateConstraintName {
+        /// The FK, as `child(cols) -> parent(cols)`.
+        fk: String,
+        /// The name used twice.
+        name: String,
+    },
 }
 
 /// All problems found, so one run reports every mistake at once.

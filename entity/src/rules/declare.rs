@@ -30,26 +30,43 @@ pub struct EntityDecl {
 /// One declared column, with what SeaORM's schema derivation writes for it.
 #[derive(Debug, Clone)]
 pub struct ColumnDecl {
+    /// Column name as the table spells it.
     pub name: String,
+    /// The declared sea-query type, mirrored ([`column_kind`]).
     pub kind: ColumnKind,
+    /// Whether the column accepts NULL (an `Option` field, or `nullable`).
     pub nullable: bool,
+    /// A column-level `unique` attribute.
     pub unique: bool,
+    /// Whether SeaORM's derivation writes the column as auto-increment (its primary key's
+    /// `auto_increment`).
     pub auto_increment: bool,
+    /// The declared `default_value`, if any.
     pub default: Option<ColumnDefault>,
+    /// The declared column comment, if any.
     pub comment: Option<String>,
+    /// Extra column SQL carried verbatim (SeaORM's `extra`), if any.
     pub extra: Option<String>,
 }
 
 /// A `belongs_to` relation as declared on the child (the side that owns the rule).
 #[derive(Debug, Clone)]
 pub struct RelationDecl {
+    /// The referenced (parent) table.
     pub parent_table: String,
+    /// Child columns (`from`), in key order.
     pub columns: Vec<String>,
+    /// Parent columns (`to`), pairwise with `columns`.
     pub parent_columns: Vec<String>,
     /// `None` when the declaration leaves the delete rule implicit.
     pub on_delete: Option<FkAction>,
+    /// `None` when the declaration leaves the update rule implicit.
     pub on_update: Option<FkAction>,
+    /// The declared constraint name; `None` takes `fk_<table>_<cols>`
+    /// ([`fk_constraint_name`](super::fk_constraint_name)).
     pub fk_name: Option<String>,
+    /// Declared `skip_fk`: no database constraint, only our executor applies the rule
+    /// ([`Enforcement::OrmOnly`](super::Enforcement::OrmOnly)).
     pub skip_fk: bool,
 }
 

@@ -10,77 +10,174 @@ use serde::Serialize;
 use super::dialect::Dialect;
 use super::model::{Enforcement, FkAction, ForeignKey, RuleGraph, Table};
 
-/// One difference between the expected and the actual graph.
+/// One difference between the expected and the actual graph; FKs are named as
+/// `child(cols) -> parent(cols)`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Drift {
+    /// An expected table the actual graph lacks.
     MissingTable {
+        /// The missing table.
         table: String,
     },
+    /// An actual table the expected graph does not have.
     ExtraTable {
+        /// The undeclared table.
         table: String,
     },
+    /// An expected column the actual table lacks.
     MissingColumn {
+        /// The table, present on both sides.
         table: String,
+        /// The missing column.
         column: String,
     },
+    /// An actual column the expected table does not have.
     ExtraColumn {
+        /// The table, present on both sides.
         table: String,
+        /// The undeclared column.
         column: String,
     },
+    /// A column that accepts NULL on one side only.
     Nullability {
+        /// The table, present on both sides.
         table: String,
+        /// The column, present on both sides.
         column: String,
+        /// Whether the expected column accepts NULL (the actual one does the opposite).
         expected_nullable: bool,
     },
+    /// A column with a default on one side only (default values are not compared).
     DefaultPresence {
+        /// The table, present on both sides.
         table: String,
+        /// The column, present on both sides.
         column: String,
+        /// Whether the expected column has a default (the actual one does the opposite).
         expected_default: bool,
     },
+    /// Primary keys whose columns differ, in key order.
     PrimaryKey {
+        /// The table, present on both sides.
         table: String,
+        /// The expected key columns, in key order.
         expected: Vec<String>,
+        /// The actual key columns, in key order; empty when there is no primary key.
         actual: Vec<String>,
     },
+    /// An expected unique key (a column set) the actual table lacks.
     MissingUniqueKey {
+        /// The table, present on both sides.
         table: String,
+        /// The key's columns, sorted by name.
         columns: Vec<String>,
     },
+    /// An actual unique key the expected table does not have.
     ExtraUniqueKey {
+        /// The table, present on both sides.
         table: String,
+        /// The key's columns, sorted by name.
         columns: Vec<String>,
     },
+    /// An expected DB-enforced FK with no actual one of the same reference
+    /// ([`ForeignKey::same_reference`]).
     MissingForeignKey {
+        /// The child table.
         table: String,
+        /// The expected FK.
         foreign_key: String,
     },
+    /// An actual DB-enforced FK the expected table does not have (ORM-only FKs are never
+    /// compared).
     ExtraForeignKey {
+        /// The child table.
         table: String,
+        /// The undeclared FK.
         foreign_key: String,
     },
+    /// An FK on both sides whose rule for one event differs as the dialect applies it.
     ForeignKeyAction {
+        /// The child table.
         table: String,
+        /// The FK, as the expected graph has it.
         foreign_key: String,
+        /// Which of its rules differs.
         event: FkEvent,
+        /// The expected rule, as the dialect applies it ([`Dialect::effective_action`]).
         expected: FkAction,
+        /// The actual rule, as the dialect applies it.
         actual: FkAction,
     },
+    /// An FK column set the expected table has a key or index for and the actual one has not.
     MissingForeignKeyIndex {
+        /// The child table.
         table: String,
+        /// The FK's child columns, in FK order.
         columns: Vec<String>,
     },
 }
 
+/// Which of an FK's two rules a [`Drift::ForeignKeyAction`] is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FkEvent {
+    /// The `ON DELETE` rule.
     Delete,
+    /// The `ON UPDATE` rule.
     Update,
 }
 
 impl RuleGraph {
-    /// Everything in which `actual` departs from `self`, as `dialect` would store `self`.
+    /// Everything in which `actual` departs from `self`, as `dialect` would store `self`: table
+    /// by table in name order, then the tables `actual` has on top.
+    ///
+    /// ```
+    /// use cascade_entity::rules::{Dialect, Drift, FkAction, FkEvent, RuleGraph};
+    /// # use cascade_entity::rules::{Column, ColumnKind, Deferrable, Enforcement, ForeignKey};
+    /// # use cascade_entity::rules::Table;
+    /// # fn blog(on_delete: FkAction) -> RuleGraph {
+    /// #     let column = |name: &str| Column::new(name, ColumnKind::BigInteger, false, None);
+    /// #     let mut post = Table::named("post");
+    /// #     post.columns.push(column("id"));
+    /// #     post.primary_key.push("id".into());
+    /// #     let mut comment = Table::named("comment");
+    /// #     comment.columns.extend([column("id"), column("post_id")]);
+    /// #     comment.primary_key.push("id".into());
+    /// #     comment.foreign_keys.push(ForeignKey {
+    /// #         name: Some("fk_comment_post_id".into()),
+    /// #         columns: vec!["post_id".into()],
+    /// #         parent_table: "post".into(),
+    /// #         parent_columns: vec!["id".into()],
+    /// #         on_delete,
+    /// #         on_update: FkAction::NoAction,
+    /// #         on_delete_explicit: true,
+    /// #         enforcement: Enforcement::Database,
+    /// #         deferrable: Deferrable::No,
+    /// #         set_null_columns: None,
+    /// #         creation_rank: Some(0),
+    /// #     });
+    /// #     RuleGraph { tables: [post, comment].map(|t| (t.name.clone(), t)).into() }
+    /// # }
+    /// // `comment(post_id) -> post(id)`, declared NO ACTION, read back from a catalog as RESTRICT.
+    /// let declared = blog(FkAction::NoAction);
+    /// let live = blog(FkAction::Restrict);
+    ///
+    /// // InnoDB checks NO ACTION at once, exactly like RESTRICT: no drift on MariaDB.
+    /// assert!(declared.diff(&live, Dialect::MySql).is_empty());
+    ///
+    /// // PostgreSQL defers a NO ACTION check to the end of the statement: a real difference.
+    /// let drift = declared.diff(&live, Dialect::Postgres);
+    /// assert!(matches!(
+    ///     &drift[..],
+    ///     [Drift::ForeignKeyAction { event: FkEvent::Delete, actual: FkAction::Restrict, .. }]
+    /// ));
+    /// assert_eq!(
+    ///     drift[0].to_string(),
+    ///     "foreign key comment(post_id) -> post(id): ON DELETE is RESTRICT, expected NO ACTION"
+    /// );
+    /// ```
     pub fn diff(&self, actual: &RuleGraph, dialect: Dialect) -> Vec<Drift> {
         let mut drifts = Vec::new();
         for (name, expected) in &self.tables {

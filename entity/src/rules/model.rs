@@ -12,11 +12,14 @@ use serde::{Deserialize, Serialize};
 /// Tables keyed by name, each carrying its own foreign keys (the child side owns the rule).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RuleGraph {
+    /// Every table, keyed by its name (the same as its [`Table::name`]).
     pub tables: BTreeMap<String, Table>,
 }
 
+/// One table: its columns, keys, indexes and CHECKs, and the foreign keys it holds as the child.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Table {
+    /// Table name as the database spells it (the key of [`RuleGraph::tables`]).
     pub name: String,
     /// Columns in their declared (or catalog) order.
     pub columns: Vec<Column>,
@@ -37,7 +40,10 @@ pub struct Table {
 /// the table's dialect (unqualified column names).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Check {
+    /// Constraint name; `None` for an unnamed CHECK in SQLite's schema text.
     pub name: Option<String>,
+    /// The expression without the `CHECK` keyword, as the catalog prints it (on SQLite, as
+    /// sqlparser prints the schema text's expression).
     pub expression: String,
 }
 
@@ -101,15 +107,26 @@ pub enum ColumnKind {
     String(Option<u32>),
     /// `VARCHAR(MAX)`-like unbounded strings (sea-query's `StringLen::Max`).
     StringMax,
+    /// `TEXT`: a string of any length.
     Text,
+    /// Binary data of any length (`bytea` on PostgreSQL).
     Blob,
+    /// 8-bit signed integer (`i8`); PostgreSQL has none and writes `smallint`.
     TinyInteger,
+    /// 16-bit signed integer (`i16`).
     SmallInteger,
+    /// 32-bit signed integer (`i32`).
     Integer,
+    /// 64-bit signed integer (`i64`).
     BigInteger,
+    /// 8-bit unsigned integer (`u8`): `UNSIGNED` on MariaDB, a wider signed type on PostgreSQL.
     TinyUnsigned,
+    /// 16-bit unsigned integer (`u16`): `UNSIGNED` on MariaDB, a wider signed type on PostgreSQL.
     SmallUnsigned,
+    /// 32-bit unsigned integer (`u32`): `UNSIGNED` on MariaDB, `bigint` on PostgreSQL.
     Unsigned,
+    /// 64-bit unsigned integer (`u64`): `UNSIGNED` on MariaDB; PostgreSQL writes `bigint`, which
+    /// holds nothing above `i64::MAX`.
     BigUnsigned,
     /// Single precision (`f32`).
     Float,
@@ -117,33 +134,57 @@ pub enum ColumnKind {
     Double,
     /// `DECIMAL(precision, scale)`.
     Decimal(Option<(u32, u32)>),
+    /// A currency amount (`money` on PostgreSQL, `DECIMAL` on MariaDB), with an optional
+    /// (precision, scale) as for [`ColumnKind::Decimal`].
     Money(Option<(u32, u32)>),
     /// Date and time without a time zone.
     DateTime,
+    /// `TIMESTAMP` as the backend spells it (without a time zone on PostgreSQL).
     Timestamp,
     /// Date and time with a time zone (`DateTimeUtc`, `timestamptz`).
     TimestampWithTimeZone,
+    /// Time of day, without a date.
     Time,
+    /// Calendar date, without a time.
     Date,
+    /// MariaDB `YEAR` (sea-query cannot write it for PostgreSQL or SQLite).
     Year,
+    /// `BINARY(n)`: exactly `n` bytes (`bytea` on PostgreSQL).
     Binary(u32),
+    /// `VARBINARY(n)`: at most `n` bytes (`bytea` on PostgreSQL); `None` is the backend's
+    /// default length.
     VarBinary(Option<u32>),
+    /// `BIT(n)`: a bit string of `n` bits (not on SQLite).
     Bit(Option<u32>),
+    /// `VARBIT(n)`: a bit string of at most `n` bits (not on SQLite).
     VarBit(u32),
+    /// Boolean (MariaDB's `tinyint(1)` reads back as this).
     Boolean,
+    /// JSON as text (`json`; MariaDB's `LONGTEXT` with a `json_valid` check reads back as this).
     Json,
+    /// PostgreSQL's binary `jsonb`; the other backends write plain JSON.
     JsonBinary,
+    /// A UUID (`uuid` on PostgreSQL, `binary(16)` on MariaDB, text on SQLite).
     Uuid,
     /// A database enum type (PostgreSQL `CREATE TYPE`, MariaDB `ENUM(...)`).
     Enum {
+        /// The type's name (PostgreSQL's `CREATE TYPE`); empty when read from MariaDB, whose
+        /// enums are inline and unnamed.
         name: String,
+        /// The allowed values, in declaration order.
         variants: Vec<String>,
     },
+    /// A PostgreSQL array of the inner kind (PostgreSQL only).
     Array(Box<ColumnKind>),
+    /// A pgvector `vector(n)` of `n` dimensions (PostgreSQL only).
     Vector(Option<u32>),
+    /// A PostgreSQL `cidr` network (PostgreSQL only).
     Cidr,
+    /// A PostgreSQL `inet` host or network address (PostgreSQL only).
     Inet,
+    /// A PostgreSQL `macaddr` (PostgreSQL only).
     MacAddr,
+    /// A PostgreSQL `ltree` label path (PostgreSQL only).
     LTree,
     /// Anything else, spelled as the source spelled it (a catalog type, a custom SQL type).
     Other(String),
@@ -179,19 +220,27 @@ impl ColumnKind {
 #[serde(rename_all = "snake_case", tag = "type", content = "value")]
 #[non_exhaustive]
 pub enum ColumnDefault {
+    /// A boolean literal.
     Bool(bool),
+    /// An integer literal, of any declared width.
     Int(i64),
+    /// A floating-point literal (an `f32` default widened).
     Float(f64),
+    /// A string (or `char`) literal, unquoted.
     Text(String),
     /// An expression (or a catalog's spelling of a default) kept verbatim.
     Sql(String),
 }
 
+/// A secondary index of a table (the primary key and catalog unique keys are not indexes here).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Index {
     /// Index name; `None` when the source has no name for it.
     pub name: Option<String>,
+    /// Indexed columns in index order; lookups are served by a prefix of them.
     pub columns: Vec<String>,
+    /// Whether the index is UNIQUE; catalog readers never set it, reporting a unique index as
+    /// one of [`Table::unique_keys`] instead.
     pub unique: bool,
 }
 
@@ -199,10 +248,18 @@ pub struct Index {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FkAction {
+    /// Refuse while children still reference the parent when the statement ends (at COMMIT
+    /// when deferred); InnoDB checks it at once, like RESTRICT. The rule of an unstated action.
     NoAction,
+    /// Refuse while children reference the parent, checked at once and never deferred.
     Restrict,
+    /// Delete the referencing child rows too (on update: carry the new key over to them).
     Cascade,
+    /// Set the child's FK columns to NULL (PostgreSQL may name a subset,
+    /// [`ForeignKey::set_null_columns`]); the columns must be nullable.
     SetNull,
+    /// Set the child's FK columns to their defaults; InnoDB stores it as RESTRICT
+    /// ([`Dialect::effective_action`](super::Dialect::effective_action)).
     SetDefault,
 }
 
@@ -256,27 +313,39 @@ pub enum Enforcement {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Deferrable {
+    /// `NOT DEFERRABLE`: checked no later than the end of its statement.
     #[default]
     No,
+    /// `DEFERRABLE INITIALLY IMMEDIATE`: checked per statement unless a transaction says
+    /// `SET CONSTRAINTS ... DEFERRED`.
     InitiallyImmediate,
+    /// `DEFERRABLE INITIALLY DEFERRED`: a NO ACTION check waits for COMMIT.
     InitiallyDeferred,
 }
 
+/// A foreign key as its child table holds it: which columns reference which parent key, the
+/// delete and update rules, and how the engine applies them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ForeignKey {
     /// Constraint name; `None` where the source keeps none (SQLite).
     pub name: Option<String>,
     /// Child columns, in key order.
     pub columns: Vec<String>,
+    /// The referenced (parent) table.
     pub parent_table: String,
     /// Referenced columns, pairwise with `columns`.
     pub parent_columns: Vec<String>,
+    /// What deleting a referenced parent row does (NO ACTION when a declaration leaves it
+    /// unstated, see `on_delete_explicit`).
     pub on_delete: FkAction,
+    /// What changing a referenced parent key does (NO ACTION when unstated).
     pub on_update: FkAction,
     /// Whether the source stated the delete rule (declarations may leave it implicit;
     /// catalogs always state one).
     pub on_delete_explicit: bool,
+    /// Whether a database constraint exists, or only our executor applies the rule.
     pub enforcement: Enforcement,
+    /// When the database checks it ([`Deferrable::No`] from declarations, SQLite and MariaDB).
     pub deferrable: Deferrable,
     /// PostgreSQL 15 `ON DELETE SET NULL (cols)`: the subset of `columns` that is nulled.
     pub set_null_columns: Option<Vec<String>>,
@@ -287,6 +356,7 @@ pub struct ForeignKey {
 }
 
 impl RuleGraph {
+    /// The table named `name`, if the graph has it.
     pub fn table(&self, name: &str) -> Option<&Table> {
         self.tables.get(name)
     }
@@ -350,6 +420,7 @@ impl Table {
         }
     }
 
+    /// The column named `name` (exact spelling), if the table has it.
     pub fn column(&self, name: &str) -> Option<&Column> {
         self.columns.iter().find(|c| c.name == name)
     }

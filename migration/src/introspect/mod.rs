@@ -14,12 +14,17 @@ use sea_orm::{ConnectionTrait, DbErr, QueryResult, Statement, TryGetable, Value}
 use thiserror::Error;
 
 /// Tables that belong to tooling, not to the schema (SeaORM's migration ledger).
-pub const BOOKKEEPING_TABLES: &[&str] = &["seaql_migrations"];
+pub(crate) const BOOKKEEPING_TABLES: &[&str] = &["seaql_migrations"];
 
+/// Why a live catalog could not be read into a RuleGraph.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum IntrospectError {
+    /// A catalog query failed.
     #[error("reading the catalog failed: {0}")]
     Db(#[from] DbErr),
+    /// A catalog row the reader cannot interpret (an unknown referential action, a malformed
+    /// name list, a value of an unexpected type).
     #[error("unexpected catalog content: {0}")]
     Catalog(String),
 }

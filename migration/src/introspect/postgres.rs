@@ -189,7 +189,8 @@ fn action_code(code: &str) -> Result<cascade_entity::rules::FkAction, Introspect
     })
 }
 
-/// `CHECK ((a IS NOT NULL))` (`pg_get_constraintdef`, maybe with ` NOT VALID`) -> `(a IS NOT NULL)`.
+/// `CHECK ((a IS NOT NULL))` (`pg_get_constraintdef`, maybe with ` NOT VALID`) ->
+/// `((a IS NOT NULL))`.
 fn check_expression(definition: &str) -> String {
     let text = definition.trim();
     let text = text.strip_suffix(" NOT VALID").unwrap_or(text);

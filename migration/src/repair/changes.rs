@@ -13,8 +13,13 @@ use serde::Serialize;
 /// One FK to add (`before` None), drop (`after` None) or replace (both).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FkChange {
+    /// The child table, present in both graphs.
     pub table: String,
+    /// The live FK; `None` when the FK is added.
     pub before: Option<ForeignKey>,
+    /// The FK as it should be; `None` when it is dropped. A replacement keeps the live name and
+    /// column order and changes only the rules; an added FK without a name gets
+    /// `fk_<table>_<cols>` where the dialect keeps names.
     pub after: Option<ForeignKey>,
 }
 
@@ -46,13 +51,16 @@ impl FkChange {
 /// An FK column set with no supporting index: the repair creates `name`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct IndexChange {
+    /// The child table.
     pub table: String,
+    /// The index to create, `ix_<table>_<cols>` ([`fk_index_name`]).
     pub name: String,
+    /// The FK's child columns, in FK order.
     pub columns: Vec<String>,
 }
 
 /// The FK and index changes that turn `live` into `expected` on `dialect`.
-pub fn fk_changes(
+pub(crate) fn fk_changes(
     expected: &RuleGraph,
     live: &RuleGraph,
     dialect: Dialect,

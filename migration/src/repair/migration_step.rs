@@ -7,13 +7,18 @@ use sea_orm_migration::{MigrationName, MigrationTrait, SchemaManager};
 
 use super::{RepairPlan, run_script};
 
+/// A computed [`RepairPlan`] as a sea-orm-migration step: `up` runs its up script (refused while
+/// the plan has blockers), `down` its down script.
 #[derive(Debug, Clone)]
 pub struct RepairMigration {
+    /// The migration's name, as recorded in `seaql_migrations`.
     pub name: String,
+    /// The plan it runs, as computed from the live catalog (not recomputed when it runs).
     pub plan: RepairPlan,
 }
 
 impl RepairMigration {
+    /// A step named `name` that runs `plan`.
     pub fn new(name: impl Into<String>, plan: RepairPlan) -> RepairMigration {
         RepairMigration {
             name: name.into(),

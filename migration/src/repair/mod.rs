@@ -24,7 +24,8 @@ use sea_orm::{ConnectionTrait, DbErr};
 use serde::Serialize;
 use thiserror::Error;
 
-pub use changes::{FkChange, IndexChange, fk_changes};
+pub(crate) use changes::fk_changes;
+pub use changes::{FkChange, IndexChange};
 pub use migration_step::RepairMigration;
 pub use run::{run_script, run_script_reporting};
 
@@ -36,12 +37,18 @@ pub const DOWN_WARNING: &str = "WARNING: rolling back restores the previous cons
      data. Rows deleted (or references nulled) by cascades while the repaired constraints were \
      in force cannot be restored by this script.";
 
+/// Why a repair was not planned or not (fully) applied.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum RepairError {
+    /// Reading the live catalog failed.
     #[error(transparent)]
     Introspect(#[from] IntrospectError),
+    /// A query or statement failed.
     #[error("database error: {0}")]
     Db(#[from] DbErr),
+    /// The pre-flight found orphan rows under constraints the repair would add or validate;
+    /// nothing was run.
     #[error(
         "refusing to repair: orphan rows would make the new constraints fail ({}); prune them \
          first (`cascade orphans --prune`, with the same --rules and --policy, and \
@@ -49,20 +56,36 @@ pub enum RepairError {
         .0.iter().map(|b| format!("{}: {} row(s)", b.foreign_key, b.orphans)).collect::<Vec<_>>().join("; ")
     )]
     Orphans(Vec<Blocker>),
+    /// A check step returned rows (SQLite's `foreign_key_check` after a rebuild); the body's
+    /// transaction was rolled back.
     #[error("check `{sql}` found {rows} violation(s); the change was rolled back")]
-    CheckFailed { sql: String, rows: usize },
+    CheckFailed {
+        /// The check query.
+        sql: String,
+        /// How many rows it returned.
+        rows: usize,
+    },
+    /// An FK the script must drop by name has none (as `child(cols) -> parent(cols)`).
     #[error("the live foreign key {0} has no name, so it cannot be dropped")]
     Unnamed(String),
     /// A SQLite table whose `CREATE TABLE` text cannot be rewritten safely.
     #[error("cannot rebuild SQLite table {table}: {reason}; nothing was changed")]
-    SchemaText { table: String, reason: String },
+    SchemaText {
+        /// The table the repair would rebuild.
+        table: String,
+        /// What in its text could not be read, or does not match the catalog.
+        reason: String,
+    },
 }
 
 /// A constraint the repair would add while child rows reference missing parents.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Blocker {
+    /// The child table.
     pub table: String,
+    /// The FK, as `child(cols) -> parent(cols)`.
     pub foreign_key: String,
+    /// How many child rows reference a missing parent ([`crate::orphan_query`]'s definition).
     pub orphans: u64,
 }
 
@@ -70,7 +93,9 @@ pub struct Blocker {
 /// back) when it returns any row.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Step {
+    /// The statement, without a trailing `;`.
     pub sql: String,
+    /// Whether this is a check query rather than a statement to execute.
     pub must_be_empty: bool,
 }
 
@@ -117,10 +142,15 @@ impl Validation {
 /// when the body failed.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Script {
+    /// Whether `body` runs in one transaction (never on MariaDB, whose DDL commits implicitly).
     pub transactional: bool,
+    /// Run first, outside any transaction (SQLite's `PRAGMA foreign_keys = OFF`).
     pub before: Vec<Step>,
+    /// The changes, in order.
     pub body: Vec<Step>,
+    /// Run one by one once `body` committed, up to the first failure; skipped when `body` failed.
     pub after_commit: Vec<Step>,
+    /// Run last, whatever happened before (SQLite's `PRAGMA foreign_keys = ON`).
     pub after: Vec<Step>,
 }
 
@@ -158,8 +188,11 @@ impl Script {
 /// What `repair` would do to one live database.
 #[derive(Debug, Clone, Serialize)]
 pub struct RepairPlan {
+    /// The live database's dialect, which the scripts are written in.
     pub dialect: Dialect,
+    /// FKs to add, drop or replace, tables in name order.
     pub changes: Vec<FkChange>,
+    /// FK indexes to create (none on MariaDB, where InnoDB indexes every FK itself).
     pub indexes: Vec<IndexChange>,
     /// Live FKs left `NOT VALID` that the repair validates (PostgreSQL).
     pub validations: Vec<Validation>,
@@ -167,11 +200,15 @@ pub struct RepairPlan {
     pub blockers: Vec<Blocker>,
     /// Drift a constraint repair does not touch (tables, columns, keys): a schema migration's job.
     pub unrepaired: Vec<Drift>,
+    /// The script that makes the changes ([`apply`] runs it).
     pub up: Script,
+    /// The script that undoes them: the previous constraints, not data ([`DOWN_WARNING`]).
     pub down: Script,
 }
 
 impl RepairPlan {
+    /// Whether there is nothing to change (no FK change, index or validation); `unrepaired`
+    /// drift does not count.
     pub fn is_empty(&self) -> bool {
         self.changes.is_empty() && self.indexes.is_empty() && self.validations.is_empty()
     }

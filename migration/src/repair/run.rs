@@ -8,7 +8,10 @@ use sea_orm::{ConnectionTrait, Statement, TransactionSession, TransactionTrait};
 use super::{RepairError, Script, Step};
 use crate::progress::{NoProgress, Progress};
 
-/// Runs `script` on `db` (see the module docs for the order of its parts).
+/// Runs `script` on `db`: `before`, the body (in one transaction when `transactional`, rolled
+/// back at the first failure; a check step fails when it returns a row), `after_commit`, then
+/// `after`, which runs even when something before it failed. Returns the first error. An empty
+/// script ([`Script::is_empty`]) runs nothing, not even `before` and `after`.
 pub async fn run_script<C>(db: &C, script: &Script) -> Result<(), RepairError>
 where
     C: ConnectionTrait + TransactionTrait,

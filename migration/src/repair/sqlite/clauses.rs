@@ -20,19 +20,19 @@ const CONSTRAINT_STARTS: [&str; 5] = ["CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK"
 #[derive(Debug, Clone)]
 pub(super) struct FkClause {
     /// Child columns (the column itself for a column-level clause).
-    pub columns: Vec<String>,
+    pub(super) columns: Vec<String>,
     /// The parent table as the clause names it.
-    pub parent: String,
+    pub(super) parent: String,
     /// The whole constraint, `CONSTRAINT name` included.
-    pub whole: Range<usize>,
+    pub(super) whole: Range<usize>,
     /// The comma separating a table constraint from the item before it.
-    pub comma: Option<Range<usize>>,
+    pub(super) comma: Option<Range<usize>>,
     /// End of `REFERENCES parent [(cols)]`, where missing actions are inserted.
-    pub head_end: usize,
+    pub(super) head_end: usize,
     /// Each `ON DELETE` action: its text and what it says (SQLite takes the last one).
-    pub on_delete: Vec<(Range<usize>, Option<FkAction>)>,
+    pub(super) on_delete: Vec<(Range<usize>, Option<FkAction>)>,
     /// Each `ON UPDATE` action, likewise.
-    pub on_update: Vec<(Range<usize>, Option<FkAction>)>,
+    pub(super) on_update: Vec<(Range<usize>, Option<FkAction>)>,
 }
 
 /// An item of the column list: a column definition or a table constraint.

@@ -21,11 +21,11 @@ use super::text;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct SchemaObject {
     /// View or trigger.
-    pub kind: ObjectKind,
+    pub(super) kind: ObjectKind,
     /// Its name in `sqlite_schema`.
-    pub name: String,
+    pub(super) name: String,
     /// Its `CREATE` statement, recreated verbatim.
-    pub sql: String,
+    pub(super) sql: String,
     /// Lower-cased names the text mentions.
     mentions: BTreeSet<String>,
 }
@@ -123,7 +123,7 @@ fn select(all: Vec<SchemaObject>, tables: &[&str]) -> Vec<SchemaObject> {
 
 impl SchemaObject {
     /// `DROP VIEW IF EXISTS "v"` / `DROP TRIGGER IF EXISTS "t"`.
-    pub fn drop_sql(&self) -> String {
+    pub(super) fn drop_sql(&self) -> String {
         let kind = match self.kind {
             ObjectKind::View => "VIEW",
             ObjectKind::Trigger => "TRIGGER",

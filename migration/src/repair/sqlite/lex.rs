@@ -12,21 +12,21 @@ use sqlparser::tokenizer::{Location, Token, Tokenizer};
 #[derive(Debug, Clone)]
 pub(super) struct Lexeme {
     /// The token as sqlparser reads it (quoted identifiers unquoted, with their quote style).
-    pub token: Token,
+    pub(super) token: Token,
     /// Where the token's text is, in bytes of the tokenized text.
-    pub bytes: Range<usize>,
+    pub(super) bytes: Range<usize>,
 }
 
 impl Lexeme {
     /// Whether this is the unquoted keyword `word` (any case).
-    pub fn is_keyword(&self, word: &str) -> bool {
+    pub(super) fn is_keyword(&self, word: &str) -> bool {
         matches!(&self.token, Token::Word(w) if w.quote_style.is_none()
             && w.value.eq_ignore_ascii_case(word))
     }
 
     /// The name this token spells where SQLite expects a name: an identifier, quoted or not, or
     /// a string literal (which SQLite accepts as a name for compatibility).
-    pub fn name(&self) -> Option<&str> {
+    pub(super) fn name(&self) -> Option<&str> {
         match &self.token {
             Token::Word(w) => Some(&w.value),
             Token::SingleQuotedString(s) | Token::DoubleQuotedString(s) => Some(s),

@@ -26,11 +26,11 @@ pub(super) struct TableText {
     /// Right after the last token of the last item: where an added table constraint goes.
     append_at: usize,
     /// FK clauses in declaration order (SQLite fires the last declared first).
-    pub foreign_keys: Vec<FkClause>,
+    pub(super) foreign_keys: Vec<FkClause>,
     /// `WITHOUT ROWID`: the table has no rowid to carry over.
-    pub without_rowid: bool,
+    pub(super) without_rowid: bool,
     /// Some column is `AUTOINCREMENT`, so the table has a `sqlite_sequence` row to keep.
-    pub autoincrement: bool,
+    pub(super) autoincrement: bool,
 }
 
 /// What to do with one existing FK clause.
@@ -48,7 +48,7 @@ pub(super) enum ClauseEdit {
 
 impl TableText {
     /// Parses `sql`, a `CREATE TABLE` statement as `sqlite_schema` stores it.
-    pub fn parse(sql: &str) -> Result<TableText, String> {
+    pub(super) fn parse(sql: &str) -> Result<TableText, String> {
         let tokens = lex(sql)?;
         if !tokens.first().is_some_and(|t| t.is_keyword("CREATE")) {
             return Err("not a CREATE TABLE statement".into());
@@ -92,7 +92,7 @@ impl TableText {
     /// The statement with the table renamed to `name` (quoted by [`Dialect::quote`]), each FK
     /// clause edited as `edits` says (one per clause, in order), and `added` appended as table
     /// constraints. Every other byte is the original's.
-    pub fn rewrite(
+    pub(super) fn rewrite(
         &self,
         name: &str,
         edits: &[ClauseEdit],
