@@ -20,8 +20,10 @@ pub enum RulesSource {
 /// Why the rules could not be loaded.
 #[derive(Debug, Error)]
 pub enum RulesError {
+    /// The app's declarations do not build a graph.
     #[error(transparent)]
     Declaration(#[from] cascade_entity::DeclarationErrors),
+    /// The live catalog could not be read.
     #[error(transparent)]
     Introspect(#[from] cascade_migration::IntrospectError),
 }
