@@ -141,7 +141,7 @@ pub(crate) async fn delete(
         Ok(()) => Ok(run.report()),
         Err(cause) if run.summary.batches == 0 && run.summary.rounds <= 1 => Err(cause),
         Err(cause) => {
-            run.summary.left = remaining(&conn, &graph, table, selection).await;
+            run.summary.left = remaining(&conn, &graph, table, selection).await.ok();
             Err(DeleteError::BatchStopped(Box::new(BatchStopped {
                 report: run.report(),
                 cause,
@@ -233,8 +233,11 @@ impl Run<'_> {
                     return Ok(());
                 }
                 End::MaxBatches => {
-                    self.summary.left =
-                        remaining(self.conn, self.graph, self.table, self.selection).await;
+                    match remaining(self.conn, self.graph, self.table, self.selection).await {
+                        // The last batch took the last rows.
+                        Err(DeleteError::NothingMatched { .. }) => self.summary.complete = true,
+                        left => self.summary.left = left.ok(),
+                    }
                     return Ok(());
                 }
                 End::Stuck { table, rows } if !progressed => {
@@ -524,21 +527,21 @@ async fn drop_round(conn: &DatabaseConnection, round: &Round) {
     }
 }
 
-/// The plan of what is left, or `None` when nothing is (or it cannot be derived now).
+/// The plan of what is left (`NothingMatched` when nothing is), changing nothing.
 async fn remaining(
     conn: &DatabaseConnection,
     graph: &RuleGraph,
     table: &str,
     selection: &Selection,
-) -> Option<Effect> {
-    let txn = conn.begin().await.ok()?;
+) -> Result<Effect, DeleteError> {
+    let txn = conn.begin().await?;
     let mut s = Session::new(&txn);
     let derived = derive(&mut s, graph, table, selection).await;
     if let Ok(derived) = &derived {
         let _ = super::drop_work_tables(&mut s, &derived.closure).await;
     }
     let _ = txn.rollback().await;
-    derived.ok().map(|d| d.effect)
+    derived.map(|d| d.effect)
 }
 
 /// One batch: a transaction of at most `budget` affected rows, from `cursor` on.

@@ -225,11 +225,16 @@ async fn batched_equals_one_shot(
             let batches = report.batches.clone().expect("a batched report");
             assert!(batches.complete, "{batches:?}");
             assert!(batches.largest_batch <= n, "{dialect} N={n}: {batches:?}");
-            let affected: u64 = report.effect.total_deleted()
-                + report.effect.updated.iter().map(|u| u.rows).sum::<u64>();
-            assert!(batches.batches >= affected.div_ceil(n), "{batches:?}");
+            assert!(
+                batches.batches * n >= report.effect.total_deleted(),
+                "{batches:?}"
+            );
             if n == 1 {
-                assert_eq!(batches.batches, affected, "{dialect}: one row per batch");
+                // A row rewritten by two FKs in one statement counts once per FK in the report.
+                assert!(
+                    batches.batches >= report.effect.total_deleted(),
+                    "{batches:?}"
+                );
             }
             if n == 1_000_000 {
                 assert_eq!(batches.batches, 1, "{dialect}: one batch holds it all");
@@ -370,19 +375,17 @@ async fn a_restrict_child_written_between_batches_stops_with_a_report(
             stopped.report.effect.total_deleted() > 0 || !stopped.report.effect.updated.is_empty()
         );
         let left = batches.left.expect("what is left");
-        assert!(
-            left.deleted.get("parent").is_some_and(|n| *n == 2),
-            "{left:?}"
-        );
+        // Root 2's subtree had nothing blocking it; root 1 waits for its blocker.
+        assert_eq!(left.deleted.get("parent"), Some(&1), "{left:?}");
         assert!(
             error.to_string().contains("run the same delete again"),
             "{error}"
         );
         no_orphans(&db.conn, &graph, &format!("{dialect} after the stop")).await;
-        // The root rows are still there (roots go last).
+        // The blocked root row is still there (roots go last).
         assert_eq!(
-            scalar(&db.conn, "SELECT COUNT(*) FROM parent WHERE id IN (1, 2)").await,
-            2
+            scalar(&db.conn, "SELECT COUNT(*) FROM parent WHERE id = 1").await,
+            1
         );
         // Once the blocker goes, the same delete finishes.
         exec(&db.conn, "DELETE FROM lock_t").await;
