@@ -15,6 +15,7 @@ use thiserror::Error;
 
 /// Why the audit could not run.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum AuditError {
     /// The live catalog could not be read.
     #[error(transparent)]

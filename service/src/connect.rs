@@ -38,6 +38,7 @@ pub enum Enforce {
 
 /// Why no connection was opened. URLs in messages have their password replaced.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum ConnectError {
     /// The URL is not one we can connect to; nothing was attempted.
     #[error(

@@ -29,6 +29,7 @@ const MAX_ROUNDS: usize = 1000;
 
 /// Why a scan or prune failed; a failed prune changed nothing.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum OrphanError {
     /// A statement failed.
     #[error("orphan query failed: {0}")]

@@ -20,6 +20,7 @@ pub struct RelationSpec {
 
 /// Why a `--relation` spec was refused.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
 pub enum RelationError {
     /// The spec does not parse.
     #[error(

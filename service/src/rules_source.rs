@@ -19,6 +19,7 @@ pub enum RulesSource {
 
 /// Why the rules could not be loaded.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum RulesError {
     /// The app's declarations do not build a graph.
     #[error(transparent)]

@@ -14,6 +14,7 @@ use super::retry::{RetriedConflict, WriteSetTooLarge};
 /// Why a delete is refused: the `kind` field of `--json` output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum RefusalKind {
     /// A RESTRICT rule has rows that still reference a deleted row.
     Restrict,
@@ -168,6 +169,7 @@ pub struct DeleteReport {
 
 /// Why a plan or delete did not happen; in every case nothing changed.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum DeleteError {
     /// The table is not in the rules.
     #[error("unknown table `{0}`")]

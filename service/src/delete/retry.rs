@@ -60,6 +60,7 @@ pub struct RetriedConflict {
 /// Which Galera write-set limit a delete exceeded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum WriteSetLimit {
     /// `wsrep_max_ws_rows`: rows written by one transaction.
     Rows,

@@ -71,6 +71,7 @@ impl fmt::Display for Owner {
 
 /// Why an owner spec does not name a row the rules can find.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
 pub enum OwnerError {
     /// The owner table is not in the rules.
     #[error("owner table `{0}` is not in the rules")]

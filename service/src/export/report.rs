@@ -117,6 +117,7 @@ impl ExportReport {
 
 /// Why no export was written. Nothing is left behind at `out` in any of these cases.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum ExportError {
     /// The owner spec does not name a row the rules can find.
     #[error(transparent)]
