@@ -59,6 +59,8 @@ pub struct BatchSummary {
     /// Rows affected by the largest batch (above `batch_rows` only for a data cycle in one
     /// table, which one statement must delete).
     pub largest_batch: u64,
+    /// The longest batch's transaction, begin to commit, in milliseconds.
+    pub longest_batch_ms: u64,
     /// Times the closure was derived and judged (1, unless rows written meanwhile blocked).
     pub rounds: u32,
     /// Whether the delete finished; `false` after `max_batches`, or in a [`BatchStopped`].
@@ -127,6 +129,7 @@ pub(crate) async fn delete(
             batch_rows: rows,
             batches: 0,
             largest_batch: 0,
+            longest_batch_ms: 0,
             rounds: 0,
             complete: false,
             left: None,
@@ -218,6 +221,7 @@ impl Run<'_> {
                     progressed = true;
                     self.summary.batches += 1;
                     self.summary.largest_batch = self.summary.largest_batch.max(done.rows);
+                    self.summary.longest_batch_ms = self.summary.longest_batch_ms.max(done.millis);
                     progress.advance(done.rows);
                 }
                 self.tally.add(&done);
@@ -333,6 +337,8 @@ struct BatchDone {
     deleted: BTreeMap<String, u64>,
     updated: Vec<ColumnUpdate>,
     statements: u64,
+    /// Begin to commit.
+    millis: u64,
     end: End,
 }
 
@@ -552,6 +558,7 @@ async fn run_batch(
     cursor: Cursor,
     budget: u64,
 ) -> Result<BatchDone, DeleteError> {
+    let started = std::time::Instant::now();
     let txn = conn.begin().await?;
     let mut s = Session::new(&txn);
     let mut done = BatchDone {
@@ -560,6 +567,7 @@ async fn run_batch(
         deleted: BTreeMap::new(),
         updated: Vec::new(),
         statements: 0,
+        millis: 0,
         end: End::More,
     };
     let outcome = async {
@@ -572,6 +580,7 @@ async fn run_batch(
         Ok(end) => {
             txn.commit().await?;
             done.end = end;
+            done.millis = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
             Ok(done)
         }
         Err(error) => {
