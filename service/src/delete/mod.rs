@@ -34,17 +34,20 @@ pub(crate) mod engine;
 mod execute;
 mod judge;
 mod key_updates;
+mod locks;
 mod predicate;
 mod report;
 mod retry;
 mod selection;
 pub(crate) mod session;
+mod sweep;
 mod verify;
 
 use cascade_entity::RuleGraph;
 use cascade_entity::rules::{Dialect, Enforcement, Table};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, EntityTrait, TransactionTrait};
 
+pub use locks::{LockError, lock_parent};
 pub use predicate::PredicateError;
 pub use report::{
     ColumnUpdate, DeleteError, DeleteMode, DeleteReport, Effect, Refusal, RefusalKind,
@@ -251,7 +254,7 @@ fn effective_rules(graph: &RuleGraph, dialect: Dialect, mode: DeleteMode) -> Rul
     graph
 }
 
-async fn run<C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>>(
+async fn run<C: Connection>(
     db: &C,
     graph: &RuleGraph,
     table: &str,
@@ -280,11 +283,14 @@ async fn run<C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransac
             .unwrap_or_default()
     };
 
-    let txn = db.begin().await?;
+    // A delete that changes rows locks its closure as it computes it (the `locks` module).
+    let locking = stage != Stage::Plan && mode == DeleteMode::Orm;
+    let txn = locks::begin(db, locking).await?;
     let mut s = Session::new(&txn);
+    s.locking = locking;
     let root_select = selection.root_select(txn.get_database_backend(), table, &root.primary_key);
     let outcome = async {
-        let closure = closure::compute(
+        let mut closure = closure::compute(
             &mut s,
             &graph,
             table,
@@ -297,7 +303,7 @@ async fn run<C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransac
         .await?;
         let edge_effects = effects::measure(&mut s, &graph, &closure).await?;
         let refusal = judge::judge(&mut s, &graph, &closure, &edge_effects, &path_to).await?;
-        let effect = Effect {
+        let mut effect = Effect {
             root: table.to_owned(),
             deleted: closure
                 .tables
@@ -320,7 +326,10 @@ async fn run<C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransac
         if stage != Stage::Plan {
             match mode {
                 DeleteMode::Orm => {
-                    execute::apply_orm(&mut s, &graph, &closure, &edge_effects).await?
+                    execute::apply_orm(&mut s, &graph, &closure, &edge_effects).await?;
+                    sweep::late_children(&mut s, &graph, &mut closure)
+                        .await?
+                        .add_to(&mut effect);
                 }
                 DeleteMode::Db => {
                     execute::apply_native(&mut s, table, selection, &root.primary_key).await?;

@@ -15,6 +15,9 @@ pub(crate) struct Session<'a> {
     pub dialect: Dialect,
     pub engine: &'static dyn Engine,
     pub statements: u64,
+    /// Whether the closure's rows are write-locked as they are found (the `locks` module): a
+    /// delete that will change rows does, a plan does not.
+    pub locking: bool,
 }
 
 impl<'a> Session<'a> {
@@ -25,6 +28,7 @@ impl<'a> Session<'a> {
             dialect,
             engine: engine(dialect),
             statements: 0,
+            locking: false,
         }
     }
 
