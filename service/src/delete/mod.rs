@@ -327,7 +327,7 @@ async fn run<C: Connection>(
             match mode {
                 DeleteMode::Orm => {
                     execute::apply_orm(&mut s, &graph, &closure, &edge_effects).await?;
-                    sweep::late_children(&mut s, &graph, &mut closure)
+                    sweep::late_children(&mut s, &graph, &mut closure, &edge_effects)
                         .await?
                         .add_to(&mut effect);
                 }

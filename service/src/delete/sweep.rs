@@ -20,6 +20,7 @@ use cascade_entity::RuleGraph;
 use cascade_entity::rules::{Enforcement, FkAction, ForeignKey, Table};
 
 use super::closure::Closure;
+use super::effects::EdgeEffect;
 use super::execute::engine_refusal;
 use super::report::{ColumnUpdate, DeleteError, Effect, Refusal, RefusalKind};
 use super::session::Session;
@@ -53,6 +54,7 @@ pub(crate) async fn late_children(
     s: &mut Session<'_>,
     graph: &RuleGraph,
     closure: &mut Closure,
+    effects: &[EdgeEffect],
 ) -> Result<Swept, DeleteError> {
     s.statements += 1;
     let enforcing = crate::connect::enforces_foreign_keys(s.txn).await?;
@@ -75,7 +77,15 @@ pub(crate) async fn late_children(
             if !gained.contains(&fk.parent_table) {
                 continue;
             }
-            let rows = sweep_edge(s, closure, child, fk, generation).await?;
+            // Referencing rows the plan already counted and the engine model lets stay (SQLite's
+            // net NO ACTION counter) are not late.
+            let known = effects
+                .iter()
+                .filter(|e| e.key_update_depth == 0 && e.child == child.name)
+                .filter(|e| e.label == fk.describe(&child.name))
+                .map(|e| e.survivors)
+                .sum();
+            let rows = sweep_edge(s, closure, child, fk, generation, known).await?;
             if rows == 0 {
                 continue;
             }
@@ -89,7 +99,10 @@ pub(crate) async fn late_children(
                 }
                 action => swept.updated.push(ColumnUpdate {
                     table: child.name.clone(),
-                    columns: fk.columns.clone(),
+                    columns: fk
+                        .set_null_columns
+                        .clone()
+                        .unwrap_or_else(|| fk.columns.clone()),
                     action,
                     rows,
                 }),
@@ -109,23 +122,27 @@ fn by_key(graph: &RuleGraph, fk: &ForeignKey) -> bool {
     })
 }
 
-/// Applies `fk`'s rule to the rows of `child` referencing a deleted row; returns how many rows
-/// it deleted or rewrote (a RESTRICT / NO ACTION finding refuses instead).
+/// Applies `fk`'s rule to the rows of `child` that reference a deleted row and have no parent
+/// now; returns how many rows it deleted or rewrote. RESTRICT / NO ACTION refuse when more such
+/// rows exist than the `known` ones the plan counted and let stay.
 async fn sweep_edge(
     s: &mut Session<'_>,
     closure: &Closure,
     child: &Table,
     fk: &ForeignKey,
     generation: u32,
+    known: u64,
 ) -> Result<u64, DeleteError> {
     let Some(parent_work) = closure.tables.get(&fk.parent_table) else {
         return Ok(0);
     };
     let table = s.q(&child.name);
     let matches = format!(
-        "EXISTS (SELECT 1 FROM {} d WHERE {})",
+        "EXISTS (SELECT 1 FROM {} d WHERE {}) AND NOT EXISTS (SELECT 1 FROM {} p WHERE {})",
         s.q(&parent_work.name),
-        s.equal(&table, &fk.columns, "d", &fk.parent_columns)
+        s.equal(&table, &fk.columns, "d", &fk.parent_columns),
+        s.q(&fk.parent_table),
+        s.equal(&table, &fk.columns, "p", &fk.parent_columns)
     );
     match fk.on_delete {
         FkAction::Cascade => {
@@ -170,8 +187,8 @@ async fn sweep_edge(
                 .map_err(|error| engine_refusal(s, error, &child.name))
         }
         FkAction::SetNull | FkAction::SetDefault => {
-            let assignments: Vec<String> = fk
-                .columns
+            let columns = fk.set_null_columns.as_ref().unwrap_or(&fk.columns);
+            let assignments: Vec<String> = columns
                 .iter()
                 .map(|c| {
                     let value = if fk.on_delete == FkAction::SetNull {
@@ -192,9 +209,10 @@ async fn sweep_edge(
                 .map_err(|error| engine_refusal(s, error, &child.name))
         }
         FkAction::Restrict | FkAction::NoAction => {
-            let rows = s
+            let found = s
                 .scalar(&format!("SELECT COUNT(*) FROM {table} WHERE {matches}"))
                 .await?;
+            let rows = u64::try_from(found).unwrap_or(0).saturating_sub(known);
             if rows == 0 {
                 return Ok(0);
             }
@@ -209,7 +227,7 @@ async fn sweep_edge(
                 also: Vec::new(),
                 table: child.name.clone(),
                 foreign_key: Some(relation.clone()),
-                rows: u64::try_from(rows).unwrap_or(0),
+                rows,
                 sample_keys: Vec::new(),
                 path: vec![relation],
                 message: format!(
