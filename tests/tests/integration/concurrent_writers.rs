@@ -280,7 +280,7 @@ async fn orm_delete_under_concurrent_writers_leaves_no_orphan(
             );
             writers.push(tokio::spawn(async move {
                 let conn = connect(&url, enforce).await.expect("writer connection");
-                let rng = fastrand::Rng::with_seed(u64::try_from(w).unwrap_or(0) + 9);
+                let mut rng = fastrand::Rng::with_seed(u64::try_from(w).unwrap_or(0) + 9);
                 let mut attempts = Vec::new();
                 let lock = |kind: Kind| kind != Kind::Link || enforce == Enforce::Off;
                 for n in 0..ATTEMPTS {
