@@ -375,20 +375,28 @@ async fn orm_delete_under_concurrent_writers_leaves_no_orphan(
         for kind in [Kind::Note, Kind::Tag, Kind::Link] {
             let table = kind.table();
             let (_, column) = kind.parent();
-            let kept = attempts
+            let mut kept: Vec<i64> = attempts
                 .iter()
                 .filter(|a| a.kind == kind && a.outcome == Outcome::Committed)
                 .filter(|a| kind == Kind::Tag || kind.parent_survives(a.parent))
-                .count();
-            let present = count(
-                &db.conn,
-                &format!("SELECT COUNT(*) FROM {table} WHERE id >= {FIRST_NEW_KEY}"),
-            )
-            .await;
+                .map(|a| a.id)
+                .collect();
+            kept.sort_unstable();
+            let sql = format!("SELECT id FROM {table} WHERE id >= {FIRST_NEW_KEY} ORDER BY id");
+            let present: Vec<i64> = db
+                .conn
+                .query_all_raw(sea_orm::Statement::from_string(
+                    db.conn.get_database_backend(),
+                    sql.clone(),
+                ))
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"))
+                .iter()
+                .map(|row| row.try_get_by_index::<i64>(0).expect("id"))
+                .collect();
             assert_eq!(
-                present,
-                i64::try_from(kept).unwrap_or(-1),
-                "{dialect} {enforce:?}: committed {table} rows kept"
+                present, kept,
+                "{dialect} {enforce:?}: the committed {table} rows kept"
             );
             if kind == Kind::Tag {
                 let pointing_to_deleted = attempts
