@@ -392,7 +392,7 @@ async fn orm_delete_under_concurrent_writers_leaves_no_orphan(
                 .await
                 .unwrap_or_else(|e| panic!("{sql}: {e}"))
                 .iter()
-                .map(|row| row.try_get_by_index::<i64>(0).expect("id"))
+                .map(|row| i64::from(row.try_get_by_index::<i32>(0).expect("id")))
                 .collect();
             assert_eq!(
                 present, kept,
