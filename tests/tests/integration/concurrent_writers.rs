@@ -423,3 +423,41 @@ async fn orm_delete_under_concurrent_writers_leaves_no_orphan(
     })
     .await;
 }
+
+/// `lock_parent` on every dialect: a present parent locks, a missing one is `ParentGone`, an
+/// unknown table and a key of the wrong width are typed errors; nothing is written.
+#[rstest]
+#[tokio::test]
+async fn lock_parent_reports_a_missing_parent(
+    #[values(Dialect::Sqlite, Dialect::Postgres, Dialect::MySql)] dialect: Dialect,
+) {
+    with_db(dialect, |db| async move {
+        for sql in SCHEMA {
+            exec(&db.conn, sql).await;
+        }
+        exec(&db.conn, "INSERT INTO owner VALUES (1)").await;
+        let graph = cascade_migration::introspect(&db.conn)
+            .await
+            .expect("introspect");
+        let txn = db.conn.begin().await.expect("begin");
+        lock_parent(&txn, &graph, "owner", &[1.into()])
+            .await
+            .unwrap_or_else(|e| panic!("{dialect}: owner 1 is there: {e}"));
+        let gone = lock_parent(&txn, &graph, "owner", &[2.into()]).await;
+        assert!(
+            matches!(&gone, Err(LockError::ParentGone { table, key }) if table == "owner" && key.len() == 1),
+            "{dialect}: {gone:?}"
+        );
+        assert!(matches!(
+            lock_parent(&txn, &graph, "nope", &[1.into()]).await,
+            Err(LockError::UnknownTable(t)) if t == "nope"
+        ));
+        assert!(matches!(
+            lock_parent(&txn, &graph, "owner", &[1.into(), 2.into()]).await,
+            Err(LockError::KeyArity { expected: 1, given: 2, .. })
+        ));
+        txn.rollback().await.expect("rollback");
+        assert_eq!(count(&db.conn, "SELECT COUNT(*) FROM owner").await, 1);
+    })
+    .await;
+}
