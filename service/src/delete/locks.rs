@@ -149,17 +149,30 @@ pub(crate) async fn begin<C: Connection>(
 }
 
 /// Write-locks the rows of `tables` that joined the closure at `generation`, one statement per
-/// table, when the session locks ([`Session::locking`]) and the engine has row locks. Call it
-/// after a generation is filled and before the next one reads its children.
+/// table, when the session locks ([`Session::locking`]). Call it after a generation is filled
+/// and before the next one reads its children.
 pub(crate) async fn lock_generation<T: AsRef<str>>(
     s: &mut Session<'_>,
     closure: &Closure,
     tables: impl IntoIterator<Item = T>,
     generation: u32,
 ) -> Result<(), DbErr> {
-    if !s.locking {
-        return Ok(());
+    if s.locking {
+        lock_rows(s, closure, tables, Some(generation)).await?;
     }
+    Ok(())
+}
+
+/// Write-locks the closure rows of `tables` (of one `generation`, or all of them), one
+/// statement per table, where the engine has row locks; whatever [`Session::locking`] says.
+/// For steps that need the closure held against other writers (e.g. while FK actions are
+/// suspended).
+pub(crate) async fn lock_rows<T: AsRef<str>>(
+    s: &mut Session<'_>,
+    closure: &Closure,
+    tables: impl IntoIterator<Item = T>,
+    generation: Option<u32>,
+) -> Result<(), DbErr> {
     for table in tables {
         let table = table.as_ref();
         let Some(work) = closure.tables.get(table) else {
@@ -171,8 +184,11 @@ pub(crate) async fn lock_generation<T: AsRef<str>>(
         } else {
             format!("({key})")
         };
+        let of_generation = generation
+            .map(|g| format!(" WHERE cascade_gen = {g}"))
+            .unwrap_or_default();
         let from_where = format!(
-            "FROM {} WHERE {left} IN (SELECT {key} FROM {} WHERE cascade_gen = {generation})",
+            "FROM {} WHERE {left} IN (SELECT {key} FROM {}{of_generation})",
             s.q(table),
             s.q(&work.name)
         );
