@@ -461,3 +461,147 @@ async fn lock_parent_reports_a_missing_parent(
     })
     .await;
 }
+
+/// A trigger stands in for a writer that inserts without `lock_parent` after the closure was
+/// computed: deleting an item inserts a note under it, deleting an owner a tag and (in the
+/// refusing case) a memo under it, all through ORM-only relations. The sweep before commit
+/// deletes the late notes (CASCADE), nulls the late tags (SET NULL) and counts both in the
+/// report; a late memo (RESTRICT) refuses the delete, which changes nothing.
+#[rstest]
+#[tokio::test]
+async fn late_children_of_unenforced_relations_get_their_rule(
+    #[values(Dialect::Sqlite, Dialect::Postgres, Dialect::MySql)] dialect: Dialect,
+    #[values(false, true)] restrict: bool,
+) {
+    with_db(dialect, |db| async move {
+        for sql in SCHEMA {
+            exec(&db.conn, sql).await;
+        }
+        exec(
+            &db.conn,
+            "CREATE TABLE memo (id INT PRIMARY KEY, owner_id INT NOT NULL)",
+        )
+        .await;
+        exec(&db.conn, "INSERT INTO owner VALUES (1), (2)").await;
+        exec(&db.conn, "INSERT INTO item VALUES (10, 1), (20, 2)").await;
+        exec(&db.conn, "INSERT INTO note VALUES (100, 10), (200, 20)").await;
+        exec(&db.conn, "INSERT INTO tag VALUES (1, 1), (2, 2)").await;
+        let late_tag = if restrict {
+            "INSERT INTO memo VALUES (OLD.id + 5000, OLD.id)"
+        } else {
+            "INSERT INTO tag VALUES (OLD.id + 5000, OLD.id)"
+        };
+        let late_note = "INSERT INTO note VALUES (OLD.id + 5000, OLD.id)";
+        for (name, table, body) in [
+            ("late_note", "item", late_note),
+            ("late_tag", "owner", late_tag),
+        ] {
+            match dialect {
+                Dialect::Sqlite => {
+                    exec(
+                        &db.conn,
+                        &format!("CREATE TRIGGER {name} AFTER DELETE ON {table} BEGIN {body}; END"),
+                    )
+                    .await
+                }
+                Dialect::Postgres => {
+                    exec(
+                        &db.conn,
+                        &format!(
+                            "CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS \
+                             $$ BEGIN {body}; RETURN OLD; END $$"
+                        ),
+                    )
+                    .await;
+                    exec(
+                        &db.conn,
+                        &format!(
+                            "CREATE TRIGGER {name} AFTER DELETE ON {table} FOR EACH ROW \
+                             EXECUTE FUNCTION {name}()"
+                        ),
+                    )
+                    .await;
+                }
+                Dialect::MySql => {
+                    exec(
+                        &db.conn,
+                        &format!(
+                            "CREATE TRIGGER {name} AFTER DELETE ON {table} FOR EACH ROW {body}"
+                        ),
+                    )
+                    .await
+                }
+            }
+        }
+        let mut graph = cascade_migration::introspect(&db.conn)
+            .await
+            .expect("introspect");
+        let mut relations: Vec<_> = RELATIONS
+            .iter()
+            .map(|r| r.parse().expect("relation"))
+            .collect();
+        relations.push(
+            "memo.owner_id -> owner.id restrict"
+                .parse()
+                .expect("relation"),
+        );
+        cascade_service::relation_spec::add_relations(&mut graph, &relations).expect("relations");
+        let selection =
+            Selection::condition(Condition::all().add(Expr::col(Alias::new("id")).eq(1)));
+        let outcome = delete(&db.conn, &graph, "owner", &selection, DeleteOptions::orm()).await;
+        if restrict {
+            let error = outcome.expect_err("a late memo refuses the delete");
+            let refusal = error.refusal().expect("a refusal");
+            assert_eq!(
+                refusal.kind,
+                cascade_service::delete::RefusalKind::Restrict,
+                "{refusal}"
+            );
+            assert_eq!(
+                (refusal.table.as_str(), refusal.rows),
+                ("memo", 1),
+                "{refusal}"
+            );
+            for (table, rows) in [
+                ("owner", 2),
+                ("item", 2),
+                ("note", 2),
+                ("tag", 2),
+                ("memo", 0),
+            ] {
+                let sql = format!("SELECT COUNT(*) FROM {table}");
+                assert_eq!(
+                    count(&db.conn, &sql).await,
+                    rows,
+                    "{dialect}: {table} unchanged"
+                );
+            }
+            return;
+        }
+        let report = outcome.unwrap_or_else(|e| panic!("{dialect}: {e}"));
+        // The plan's note 100 and the late note 5010; the late tag 5001 nulled with tag 1.
+        assert_eq!(
+            report.effect.deleted.get("note"),
+            Some(&2),
+            "{dialect}: {report:?}"
+        );
+        let nulled: u64 = report
+            .effect
+            .updated
+            .iter()
+            .filter(|u| u.table == "tag")
+            .map(|u| u.rows)
+            .sum();
+        assert_eq!(nulled, 2, "{dialect}: {:?}", report.effect.updated);
+        let scan = cascade_service::orphans::scan(&db.conn, &graph)
+            .await
+            .expect("scan");
+        assert_eq!(scan.total, 0, "{dialect}: {:?}", scan.orphans);
+        assert_eq!(count(&db.conn, "SELECT COUNT(*) FROM note").await, 1);
+        assert_eq!(
+            count(&db.conn, "SELECT COUNT(*) FROM tag WHERE owner_id IS NULL").await,
+            2
+        );
+    })
+    .await;
+}
