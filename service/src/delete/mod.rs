@@ -35,11 +35,13 @@ pub(crate) mod engine;
 mod execute;
 mod judge;
 mod key_updates;
+mod locks;
 mod predicate;
 mod report;
 mod retry;
 mod selection;
 pub(crate) mod session;
+mod sweep;
 mod verify;
 
 use cascade_entity::RuleGraph;
@@ -47,6 +49,7 @@ use cascade_entity::rules::{Dialect, Enforcement, Table};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, EntityTrait, TransactionTrait};
 
 pub use batch::{BatchStopped, BatchSummary};
+pub use locks::{LockError, lock_parent};
 pub use predicate::PredicateError;
 pub use report::{
     ColumnUpdate, DeleteError, DeleteMode, DeleteReport, Effect, Refusal, RefusalKind,
@@ -330,7 +333,7 @@ pub(crate) fn effective_rules(graph: &RuleGraph, dialect: Dialect, mode: DeleteM
     graph
 }
 
-async fn run<C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>>(
+async fn run<C: Connection>(
     db: &C,
     graph: &RuleGraph,
     table: &str,
@@ -340,14 +343,17 @@ async fn run<C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransac
 ) -> Result<(Effect, u64), DeleteError> {
     let dialect = Dialect::from(db.get_database_backend());
     let graph = effective_rules(graph, dialect, mode);
-    let txn = db.begin().await?;
+    // A delete that changes rows locks its closure as it computes it (the `locks` module).
+    let locking = stage != Stage::Plan && mode == DeleteMode::Orm;
+    let txn = locks::begin(db, locking).await?;
     let mut s = Session::new(&txn);
+    s.locking = locking;
     let outcome = async {
         let Derived {
-            closure,
+            mut closure,
             effects: edge_effects,
             refusal,
-            effect,
+            mut effect,
         } = derive(&mut s, &graph, table, selection).await?;
         let root_key = graph
             .table(table)
@@ -365,7 +371,10 @@ async fn run<C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransac
         if stage != Stage::Plan {
             match mode {
                 DeleteMode::Orm => {
-                    execute::apply_orm(&mut s, &graph, &closure, &edge_effects).await?
+                    execute::apply_orm(&mut s, &graph, &closure, &edge_effects).await?;
+                    sweep::late_children(&mut s, &graph, &mut closure, &edge_effects)
+                        .await?
+                        .add_to(&mut effect);
                 }
                 DeleteMode::Db => {
                     execute::apply_native(&mut s, table, selection, &root_key).await?;

@@ -17,6 +17,9 @@ pub(crate) struct Session<'a> {
     pub statements: u64,
     /// Work tables outlive COMMIT (a batched delete's closure, kept across its batches).
     pub lasting: bool,
+    /// Whether the closure's rows are write-locked as they are found (the `locks` module): a
+    /// delete that will change rows does, a plan does not.
+    pub locking: bool,
 }
 
 impl<'a> Session<'a> {
@@ -28,6 +31,7 @@ impl<'a> Session<'a> {
             engine: engine(dialect),
             statements: 0,
             lasting: false,
+            locking: false,
         }
     }
 

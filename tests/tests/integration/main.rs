@@ -13,6 +13,7 @@ mod audit_owner_policy;
 mod bad_input;
 mod bench_smoke;
 mod cli;
+mod concurrent_writers;
 mod ddl_cycles;
 mod delete_batched;
 mod delete_differential;

@@ -154,6 +154,29 @@ pub(crate) trait Engine: Sync {
         None
     }
 
+    /// A statement that write-locks the rows `from_where` (`FROM t WHERE ...`) selects until
+    /// the transaction ends and returns their count (one row, never the rows themselves);
+    /// `None` where the engine has no row locks (SQLite: the delete's transaction holds the
+    /// database's single write lock from its start, see [`Engine::owned_transaction`]).
+    fn lock_for_delete(&self, _from_where: &str) -> Option<String> {
+        None
+    }
+
+    /// A statement that share-locks the rows `from_where` selects until the transaction ends,
+    /// so no other transaction can delete them (or change their key) meanwhile, and returns
+    /// their count: what an app runs before inserting a child of an unenforced relation. A
+    /// plain count where the engine has no row locks.
+    fn lock_against_delete(&self, from_where: &str) -> String {
+        format!("SELECT COUNT(*) {from_where}")
+    }
+
+    /// How a delete that owns its connection starts its transaction so that its row locks
+    /// mean what the `locks` module relies on (each statement reads the latest committed rows
+    /// once the locks it waited for are released; SQLite: the write lock taken at `BEGIN`).
+    fn owned_transaction(&self) -> sea_orm::TransactionOptions {
+        sea_orm::TransactionOptions::default()
+    }
+
     /// The `n`-th (1-based) bound-parameter placeholder of a raw statement.
     fn placeholder(&self, _n: usize) -> String {
         "?".to_owned()

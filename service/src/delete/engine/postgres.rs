@@ -125,6 +125,30 @@ impl Engine for Postgres {
         Some("SET TRANSACTION READ ONLY")
     }
 
+    /// `FOR UPDATE` (what a DELETE takes) conflicts with every row lock, `FOR KEY SHARE`
+    /// included; no aggregate may carry a locking clause, so the count wraps it.
+    fn lock_for_delete(&self, from_where: &str) -> Option<String> {
+        Some(format!(
+            "SELECT COUNT(*) FROM (SELECT 1 {from_where} FOR UPDATE) AS cascade_locked"
+        ))
+    }
+
+    /// `FOR KEY SHARE`: what an FK check takes on the parent row; blocks its DELETE, not its
+    /// updates of non-key columns.
+    fn lock_against_delete(&self, from_where: &str) -> String {
+        format!("SELECT COUNT(*) FROM (SELECT 1 {from_where} FOR KEY SHARE) AS cascade_locked")
+    }
+
+    /// READ COMMITTED: each statement sees the rows committed before it started, so the
+    /// children a writer committed while the delete waited for its parent's lock are read by
+    /// the next generation's statement (a REPEATABLE READ snapshot would miss them).
+    fn owned_transaction(&self) -> sea_orm::TransactionOptions {
+        sea_orm::TransactionOptions {
+            isolation_level: Some(sea_orm::IsolationLevel::ReadCommitted),
+            ..Default::default()
+        }
+    }
+
     fn placeholder(&self, n: usize) -> String {
         format!("${n}")
     }
