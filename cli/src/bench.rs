@@ -30,7 +30,15 @@ pub struct BenchArgs {
     /// Statements the naive method may issue before it stops and is extrapolated.
     #[arg(long, default_value_t = 20_000)]
     pub naive_cap: u64,
+    /// Time every method in this process instead of one child process per run (the peak RSS
+    /// then includes the loaded workload).
+    #[arg(long)]
+    pub in_process: bool,
 }
+
+/// The binary's own command line (set by `main`, not by in-process runs such as tests): how a
+/// bench re-runs itself to time one method in a child process.
+pub(crate) static REEXEC: std::sync::OnceLock<Vec<std::ffi::OsString>> = std::sync::OnceLock::new();
 
 pub(super) async fn run_bench(
     app: &App,
@@ -38,6 +46,12 @@ pub(super) async fn run_bench(
     args: &BenchArgs,
     out: &mut dyn Write,
 ) -> anyhow::Result<Status> {
+    let graph = app.registry().rules()?;
+    // A child process started by the bench below: time the one method it names.
+    if let Some(measured) = cascade_service::bench::run_child(&graph).await {
+        writeln!(out, "{}", serde_json::to_string(&measured?)?)?;
+        return Ok(Status::Clean);
+    }
     let url_given = cli.url != cascade_service::connect::DEFAULT_URL
         && std::env::var("DATABASE_URL").ok().as_deref() != Some(cli.url.as_str());
     let workloads: Vec<_> = app
@@ -66,8 +80,9 @@ pub(super) async fn run_bench(
         url: url_given.then(|| cli.url.clone()),
         naive_cap: args.naive_cap,
         progress: Arc::new(Bar::new(cli.json)),
+        isolate: (!args.in_process).then(|| REEXEC.get().cloned()).flatten(),
     };
-    let report = run(&app.registry().rules()?, &options).await?;
+    let report = run(&graph, &options).await?;
     if cli.json {
         write_json(out, &report)?;
     } else {

@@ -39,6 +39,7 @@ mod report;
 mod retry;
 mod selection;
 pub(crate) mod session;
+mod suspend;
 mod verify;
 
 use cascade_entity::RuleGraph;
@@ -51,7 +52,10 @@ pub use report::{
 };
 pub use retry::{DEFAULT_ATTEMPTS, RetriedConflict, WriteSetLimit, WriteSetTooLarge};
 pub use selection::Selection;
-pub use verify::{Outcome, TableDiff, VerifyReport, verify, verify_url};
+pub use suspend::EngineActions;
+pub use verify::{
+    OrmSide, Outcome, TableDiff, VerifyReport, verify, verify_url, verify_url_with, verify_with,
+};
 
 use session::Session;
 
@@ -66,6 +70,8 @@ pub struct DeleteOptions {
     /// Runs of the whole transaction allowed when it loses a write conflict (a deadlock, or a
     /// Galera certification failure), the first included; at least 1 (the `retry` module).
     pub attempts: u32,
+    /// Whether the database's own FK actions run while the ORM executor deletes (ORM mode).
+    pub engine_actions: EngineActions,
 }
 
 impl DeleteOptions {
@@ -88,6 +94,14 @@ impl DeleteOptions {
         self
     }
 
+    /// The same options with the engine's own FK actions suspended where safe
+    /// ([`EngineActions::Auto`]) or kept on.
+    #[must_use]
+    pub fn engine_actions(mut self, engine_actions: EngineActions) -> DeleteOptions {
+        self.engine_actions = engine_actions;
+        self
+    }
+
     /// The same options, allowing `attempts` runs of the whole transaction (at least 1).
     #[must_use]
     pub fn attempts(mut self, attempts: u32) -> DeleteOptions {
@@ -102,6 +116,7 @@ impl Default for DeleteOptions {
             mode: DeleteMode::Orm,
             dry_run: false,
             attempts: DEFAULT_ATTEMPTS,
+            engine_actions: EngineActions::Auto,
         }
     }
 }
@@ -123,9 +138,17 @@ where
     } else {
         DEFAULT_ATTEMPTS
     };
-    let attempt = || run(db, graph, table, selection, mode, Stage::Plan);
-    let ((effect, _), _) = retry::with_retries(attempts, attempt).await?;
-    Ok(effect)
+    let attempt = || {
+        run(
+            db,
+            graph,
+            table,
+            selection,
+            Run::new(mode, Stage::Plan, EngineActions::KeepOn),
+        )
+    };
+    let (ran, _) = retry::with_retries(attempts, attempt).await?;
+    Ok(ran.effect)
 }
 
 /// [`plan`] for entity `E`'s table.
@@ -187,8 +210,14 @@ where
     } else {
         options.attempts
     };
-    let attempt = || run(db, graph, table, selection, options.mode, stage);
-    let ((effect, statements), conflicts) = match retry::with_retries(attempts, attempt).await {
+    let how = Run::new(options.mode, stage, options.engine_actions);
+    let attempt = || run(db, graph, table, selection, how);
+    let (
+        Ran {
+            effect, statements, ..
+        },
+        conflicts,
+    ) = match retry::with_retries(attempts, attempt).await {
         Ok(done) => done,
         Err(error) => return Err(retry::write_set_limit(db, error).await),
     };
@@ -231,6 +260,34 @@ enum Stage {
     Plan,
     DryRun,
     Commit,
+    /// Execute, take a snapshot of every table, roll back (the verifier).
+    Inspect,
+}
+
+/// How one run goes: mode, how it ends, the engine's own actions.
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    mode: DeleteMode,
+    stage: Stage,
+    actions: EngineActions,
+}
+
+impl Run {
+    fn new(mode: DeleteMode, stage: Stage, actions: EngineActions) -> Run {
+        Run {
+            mode,
+            stage,
+            actions,
+        }
+    }
+}
+
+/// What one run produced.
+struct Ran {
+    effect: Effect,
+    statements: u64,
+    /// Every table's rows before the rollback ([`Stage::Inspect`] only).
+    tables: Option<std::collections::BTreeMap<String, Vec<crate::snapshot::Row>>>,
 }
 
 /// The rules as `dialect` applies them in `mode`: actions normalised (InnoDB's NO ACTION and
@@ -251,14 +308,18 @@ fn effective_rules(graph: &RuleGraph, dialect: Dialect, mode: DeleteMode) -> Rul
     graph
 }
 
-async fn run<C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>>(
+async fn run<C: Connection>(
     db: &C,
     graph: &RuleGraph,
     table: &str,
     selection: &Selection,
-    mode: DeleteMode,
-    stage: Stage,
-) -> Result<(Effect, u64), DeleteError> {
+    how: Run,
+) -> Result<Ran, DeleteError> {
+    let Run {
+        mode,
+        stage,
+        actions,
+    } = how;
     let dialect = Dialect::from(db.get_database_backend());
     let graph = effective_rules(graph, dialect, mode);
     let root = graph
@@ -279,9 +340,34 @@ async fn run<C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransac
             .map(|path| path.iter().map(|edge| edge.label()).collect())
             .unwrap_or_default()
     };
+    // The engine's own actions may be suspended only in a transaction we own, for rules the
+    // closing check can prove.
+    let switch = (actions == EngineActions::Auto
+        && mode == DeleteMode::Orm
+        && stage != Stage::Plan
+        && !db.in_callers_transaction()
+        && suspend::provable(&graph, &reachable))
+    .then(|| engine::engine(dialect).action_switch())
+    .flatten();
 
     let txn = db.begin().await?;
     let mut s = Session::new(&txn);
+    let restarted = match switch {
+        Some(engine::ActionSwitch::Restart {
+            is_on, off, begin, ..
+        }) => {
+            // Nothing has run in the transaction yet: end it, switch, begin again.
+            if s.scalar(is_on).await? != 0 {
+                s.exec("COMMIT").await?;
+                s.exec(off).await?;
+                s.exec(begin).await?;
+                true
+            } else {
+                false
+            }
+        }
+        _ => false,
+    };
     let root_select = selection.root_select(txn.get_database_backend(), table, &root.primary_key);
     let outcome = async {
         let closure = closure::compute(
@@ -317,14 +403,48 @@ async fn run<C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransac
             }
             _ => {}
         }
+        let mut tables = None;
         if stage != Stage::Plan {
             match mode {
                 DeleteMode::Orm => {
-                    execute::apply_orm(&mut s, &graph, &closure, &edge_effects).await?
+                    let suspended = match switch {
+                        Some(engine::ActionSwitch::Restart { .. }) => restarted,
+                        Some(engine::ActionSwitch::Prefix(prefix)) => {
+                            s.delete_prefix = Some(prefix);
+                            true
+                        }
+                        Some(engine::ActionSwitch::Local { off }) => {
+                            let rewritten: Vec<String> =
+                                effect.updated.iter().map(|u| u.table.clone()).collect();
+                            let changed = suspend::changed_tables(&closure, &rewritten);
+                            let allowed = match s.engine.may_switch_actions(&changed) {
+                                Some((sql, values)) => {
+                                    let rows = s.query_with(&sql, values).await?;
+                                    match rows.first() {
+                                        Some(row) => row.try_get_by_index::<bool>(0)?,
+                                        None => false,
+                                    }
+                                }
+                                None => true,
+                            };
+                            if allowed {
+                                s.exec(off).await?;
+                            }
+                            allowed
+                        }
+                        None => false,
+                    };
+                    execute::apply_orm(&mut s, &graph, &closure, &edge_effects).await?;
+                    if suspended {
+                        suspend::check(&mut s, &graph, &closure).await?;
+                    }
                 }
                 DeleteMode::Db => {
                     execute::apply_native(&mut s, table, selection, &root.primary_key).await?;
                 }
+            }
+            if stage == Stage::Inspect {
+                tables = Some(crate::snapshot::snapshot(s.txn, &graph).await?);
             }
         }
         for name in closure.all_names() {
@@ -332,20 +452,43 @@ async fn run<C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransac
             let drop = s.engine.drop_work_table(&q, &name);
             s.exec(&drop).await?;
         }
-        Ok(effect)
+        Ok((effect, tables))
     }
     .await;
+    // Give the connection back as it came: the pragma restored, in a transaction for the
+    // driver to close.
+    let mut ending = Ok(());
+    if let Some(engine::ActionSwitch::Restart { on, .. }) = switch.filter(|_| restarted) {
+        let end = match &outcome {
+            Ok(_) if stage == Stage::Commit => "COMMIT",
+            _ => "ROLLBACK",
+        };
+        ending = s.exec(end).await.map(drop).map_err(DeleteError::from);
+        if ending.is_err() {
+            let _ = s.exec("ROLLBACK").await;
+        }
+        s.exec(on).await?;
+        s.exec("BEGIN").await?;
+    }
     let statements = s.statements;
-    match outcome {
-        Ok(effect) if stage == Stage::Commit => {
+    match (outcome, ending) {
+        (Ok((effect, tables)), Ok(())) if stage == Stage::Commit => {
             txn.commit().await?;
-            Ok((effect, statements))
+            Ok(Ran {
+                effect,
+                statements,
+                tables,
+            })
         }
-        Ok(effect) => {
+        (Ok((effect, tables)), Ok(())) => {
             txn.rollback().await?;
-            Ok((effect, statements))
+            Ok(Ran {
+                effect,
+                statements,
+                tables,
+            })
         }
-        Err(error) => {
+        (Err(error), _) | (Ok(_), Err(error)) => {
             txn.rollback().await?;
             Err(error)
         }

@@ -16,6 +16,7 @@ mod cli;
 mod ddl_cycles;
 mod delete_differential;
 mod delete_domain;
+mod delete_engine_actions;
 mod delete_semantics;
 mod delete_semantics_keys;
 mod docs;

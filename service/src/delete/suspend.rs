@@ -1,0 +1,143 @@
+//! Suspending the database's own FK actions while our executor does their work.
+//!
+//! In ORM mode the executor deletes children before parents and rewrites every SET NULL
+//! reference first, so the engine's own actions, fired for every parent row we delete, find
+//! nothing; they still cost a lookup per row and FK. When the engine owns the transaction
+//! ([`EngineActions::Auto`], not inside an app's `DatabaseTransaction`) and the rules involved
+//! are ones a scoped check can prove (every FK into a table that can lose rows references its
+//! parent's primary key, no SET DEFAULT into such a table, no rewrite of a referenced key), the
+//! actions are switched off the way each engine allows (`engine::ActionSwitch`), and before the
+//! transaction ends [`check`] proves that no reference to a deleted key is left. A finding rolls
+//! everything back and is reported as [`super::DeleteError::DanglingReference`].
+
+use cascade_entity::RuleGraph;
+use cascade_entity::rules::{Enforcement, FkAction, Table};
+use cascade_migration::orphan_query::orphan_condition;
+use sea_orm::ConnectionTrait;
+use sea_orm::sea_query::{Alias, Expr, Query};
+
+use super::closure::Closure;
+use super::report::DeleteError;
+use super::session::Session;
+
+/// Whether the engine's own FK actions run while the ORM executor deletes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum EngineActions {
+    /// Suspend them where it is safe: the engine owns the transaction (never inside the
+    /// caller's `DatabaseTransaction`), the engine can switch them off (PostgreSQL: a role that
+    /// may set `session_replication_role`, and no user trigger or rule on a table the delete
+    /// changes, since replica mode silences those too), and the rules involved can be proven
+    /// by the closing integrity check. Otherwise they stay on.
+    ///
+    /// On SQLite the switch is the connection's `foreign_keys` pragma, which can only change
+    /// outside a transaction: the delete restarts its (still empty) transaction as
+    /// `BEGIN IMMEDIATE` with it off and restores it before giving the connection back, on
+    /// success and on error alike. A future dropped in between (cancelled) would leave the
+    /// pragma off on that pooled connection; use [`EngineActions::KeepOn`] where a delete may be
+    /// cancelled.
+    #[default]
+    Auto,
+    /// Leave the engine's actions on (they find nothing to do).
+    KeepOn,
+}
+
+/// Whether the rules reachable from the delete are all ones [`check`] proves: every
+/// database-enforced FK into a table in `reachable` references that table's primary key and is
+/// not SET DEFAULT, and no SET NULL rewrites a column other FKs reference (an ON UPDATE would
+/// fire).
+pub(crate) fn provable(graph: &RuleGraph, reachable: &[&Table]) -> bool {
+    let reached = |name: &str| reachable.iter().any(|t| t.name == name);
+    graph
+        .foreign_keys()
+        .filter(|(_, fk)| fk.enforcement == Enforcement::Database && reached(&fk.parent_table))
+        .all(|(child, fk)| {
+            let by_key = graph.table(&fk.parent_table).is_some_and(|p| {
+                p.primary_key.len() == fk.parent_columns.len()
+                    && fk.parent_columns.iter().all(|c| p.primary_key.contains(c))
+            });
+            let rewritten = fk.set_null_columns.as_ref().unwrap_or(&fk.columns);
+            let rewrites_a_key = fk.on_delete == FkAction::SetNull
+                && graph.foreign_keys().any(|(_, other)| {
+                    other.parent_table == child.name
+                        && other.parent_columns.iter().any(|c| rewritten.contains(c))
+                });
+            by_key && fk.on_delete != FkAction::SetDefault && !rewrites_a_key
+        })
+}
+
+/// Tables the executor changes: those losing rows and those whose references it rewrites.
+pub(crate) fn changed_tables(closure: &Closure, rewritten: &[String]) -> Vec<String> {
+    let mut tables: Vec<String> = closure
+        .tables
+        .iter()
+        .filter(|(_, w)| w.deleted > 0)
+        .map(|(t, _)| t.clone())
+        .chain(rewritten.iter().cloned())
+        .collect();
+    tables.sort();
+    tables.dedup();
+    tables
+}
+
+/// The integrity check before commit: for every database-enforced FK into a table that lost
+/// rows, no child row may still reference a deleted key (the one orphan definition,
+/// `cascade_migration::orphan_query`, narrowed to references to the deleted keys, so orphans
+/// that existed before the delete are not ours to report). Read with locks where the engine's
+/// plain reads see a snapshot (InnoDB), so a row inserted meanwhile is seen and no new one can
+/// follow until commit.
+pub(crate) async fn check(
+    s: &mut Session<'_>,
+    graph: &RuleGraph,
+    closure: &Closure,
+) -> Result<(), DeleteError> {
+    let backend = s.txn.get_database_backend();
+    for (child, fk) in graph
+        .foreign_keys()
+        .filter(|(_, fk)| fk.enforcement == Enforcement::Database)
+    {
+        let Some(work) = closure
+            .tables
+            .get(&fk.parent_table)
+            .filter(|w| w.deleted > 0)
+        else {
+            continue;
+        };
+        let tuple = |columns: &[String], alias: &str| {
+            let list = s.cols(alias, columns);
+            if columns.len() == 1 {
+                list
+            } else {
+                format!("({list})")
+            }
+        };
+        let deleted_keys = format!(
+            "{} IN (SELECT {} FROM {} d)",
+            tuple(&fk.columns, &s.q(&child.name)),
+            s.cols("d", &fk.parent_columns),
+            s.q(&work.name)
+        );
+        let mut query = Query::select();
+        query
+            .expr(Expr::cust("1"))
+            .from(Alias::new(&child.name))
+            .cond_where(orphan_condition(&child.name, fk).add(Expr::cust(deleted_keys)))
+            .limit(1);
+        if s.engine.check_reads_with_locks() {
+            query.lock_shared();
+        }
+        let statement = backend.build(&query);
+        let rows = s
+            .query_with(
+                &statement.sql,
+                statement.values.map(|v| v.0).unwrap_or_default(),
+            )
+            .await?;
+        if !rows.is_empty() {
+            return Err(DeleteError::DanglingReference {
+                foreign_key: fk.describe(&child.name),
+            });
+        }
+    }
+    Ok(())
+}
