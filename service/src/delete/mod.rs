@@ -436,7 +436,7 @@ async fn run<C: Connection>(
                     };
                     execute::apply_orm(&mut s, &graph, &closure, &edge_effects).await?;
                     if suspended {
-                        suspend::check(&mut s, &graph, &closure).await?;
+                        suspend::check(&mut s, &graph, &closure, &edge_effects).await?;
                     }
                 }
                 DeleteMode::Db => {
