@@ -17,8 +17,8 @@ use super::{App, Cli, Status, write_json};
 use crate::render;
 use cascade_service::connect::{Enforce, connect};
 use cascade_service::delete::{
-    DeleteError, DeleteMode, DeleteOptions, Effect, Outcome, Refusal, Selection, VerifyReport,
-    delete, plan, verify_url,
+    DeleteError, DeleteMode, DeleteOptions, Effect, EngineActions, Outcome, Refusal, Selection,
+    VerifyReport, delete, plan, verify_url,
 };
 use cascade_service::snapshot::row_literal;
 
@@ -64,6 +64,10 @@ pub struct DeleteArgs {
     /// database would cascade nothing.
     #[arg(long)]
     pub no_enforce: bool,
+    /// Keep the database's own FK actions on while ORM mode deletes (by default they are
+    /// suspended where that is safe, and an integrity check runs before commit).
+    #[arg(long)]
+    pub keep_engine_actions: bool,
     /// Do everything, report it, then roll back.
     #[arg(long)]
     pub dry_run: bool,
@@ -192,7 +196,12 @@ pub(super) async fn run_delete(
     let options = DeleteOptions::orm()
         .mode(args.mode.into())
         .dry_run(args.dry_run)
-        .attempts(args.attempts);
+        .attempts(args.attempts)
+        .engine_actions(if args.keep_engine_actions {
+            EngineActions::KeepOn
+        } else {
+            EngineActions::Auto
+        });
     match delete(&db, &graph, &args.target.table, &selection, options).await {
         Ok(report) if cli.json => write_json(out, &report).map(|_| Status::Clean),
         Ok(report) => {

@@ -62,12 +62,23 @@ pub(crate) async fn apply_orm(
         let Some(work) = closure.tables.get(*table).filter(|w| w.deleted > 0) else {
             continue;
         };
-        let sql = format!(
-            "{}DELETE FROM {} WHERE {}",
-            s.delete_prefix.unwrap_or_default(),
-            s.q(table),
-            key_in(s, &work.key, &work.name)
-        );
+        let sql = if s.engine.updates_by_join() {
+            let target = s.q(table);
+            let alias = super::suspend::WORK_ALIAS;
+            format!(
+                "{}DELETE {target} FROM {target} JOIN {} {alias} ON {}",
+                s.delete_prefix.unwrap_or_default(),
+                s.q(&work.name),
+                s.equal(&target, &work.key, alias, &work.key)
+            )
+        } else {
+            format!(
+                "{}DELETE FROM {} WHERE {}",
+                s.delete_prefix.unwrap_or_default(),
+                s.q(table),
+                key_in(s, &work.key, &work.name)
+            )
+        };
         if let Err(error) = s.exec(&sql).await {
             return Err(engine_refusal(s, error, table));
         }
@@ -122,6 +133,22 @@ fn update_statement(s: &Session<'_>, child: &Table, group: &[&EdgeEffect]) -> St
         _ => "NULL".to_owned(),
     };
     let condition = |e: &EdgeEffect| e.rewrite.clone().unwrap_or_else(|| "1 = 0".into());
+    if let [effect] = group
+        && s.engine.updates_by_join()
+        && effect.values.is_none()
+        && let Some((join, residual)) = &effect.rewrite_join
+    {
+        let table = s.q(&child.name);
+        let assignments: Vec<String> = effect
+            .columns
+            .iter()
+            .map(|c| format!("{table}.{} = {}", s.q(c), value(effect, c, false)))
+            .collect();
+        return format!(
+            "UPDATE {table} {join} SET {} WHERE {residual}",
+            assignments.join(", ")
+        );
+    }
     if let [effect] = group {
         let assignments: Vec<String> = effect
             .columns

@@ -352,19 +352,16 @@ async fn run<C: Connection>(
 
     let txn = db.begin().await?;
     let mut s = Session::new(&txn);
+    // Nothing has run in the transaction yet: end it, switch, begin again (when the
+    // connection enforces FKs at all).
     let restarted = match switch {
         Some(engine::ActionSwitch::Restart {
             is_on, off, begin, ..
-        }) => {
-            // Nothing has run in the transaction yet: end it, switch, begin again.
-            if s.scalar(is_on).await? != 0 {
-                s.exec("COMMIT").await?;
-                s.exec(off).await?;
-                s.exec(begin).await?;
-                true
-            } else {
-                false
-            }
+        }) if s.scalar(is_on).await? != 0 => {
+            s.exec("COMMIT").await?;
+            s.exec(off).await?;
+            s.exec(begin).await?;
+            true
         }
         _ => false,
     };
@@ -447,7 +444,10 @@ async fn run<C: Connection>(
                 tables = Some(crate::snapshot::snapshot(s.txn, &graph).await?);
             }
         }
-        for name in closure.all_names() {
+        // Inside the caller's transaction the names must be free again for a next call.
+        let drop_needed =
+            db.in_callers_transaction() || !s.engine.work_tables_end_with_transaction();
+        for name in closure.all_names().into_iter().filter(|_| drop_needed) {
             let q = |i: &str| s.q(i);
             let drop = s.engine.drop_work_table(&q, &name);
             s.exec(&drop).await?;

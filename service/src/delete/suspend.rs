@@ -22,6 +22,9 @@ use super::engine::Verdict;
 use super::report::DeleteError;
 use super::session::Session;
 
+/// The work table's alias in statements that name the child table unaliased.
+pub(crate) const WORK_ALIAS: &str = "cascade_work";
+
 /// Whether the engine's own FK actions run while the ORM executor deletes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
@@ -117,25 +120,20 @@ pub(crate) async fn check(
         else {
             continue;
         };
-        let tuple = |columns: &[String], alias: &str| {
-            let list = s.cols(alias, columns);
-            if columns.len() == 1 {
-                list
-            } else {
-                format!("({list})")
-            }
-        };
-        let deleted_keys = format!(
-            "{} IN (SELECT {} FROM {} d)",
-            tuple(&fk.columns, &s.q(&child.name)),
-            s.cols("d", &fk.parent_columns),
-            s.q(&work.name)
+        // Driven from the (small) work table: one probe of the child's FK index per deleted key.
+        // (An alias no user table is likely to be named: the child is referred to by its name.)
+        let on = s.equal(
+            &s.q(&child.name),
+            &fk.columns,
+            WORK_ALIAS,
+            &fk.parent_columns,
         );
         let mut query = Query::select();
         query
             .expr(Expr::cust("1"))
-            .from(Alias::new(&child.name))
-            .cond_where(orphan_condition(&child.name, fk).add(Expr::cust(deleted_keys)))
+            .from_as(Alias::new(&work.name), Alias::new(WORK_ALIAS))
+            .inner_join(Alias::new(&child.name), Expr::cust(on))
+            .cond_where(orphan_condition(&child.name, fk))
             .limit(1);
         if s.engine.check_reads_with_locks() {
             query.lock_shared();

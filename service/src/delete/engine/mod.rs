@@ -103,9 +103,23 @@ pub(crate) trait Engine: Sync {
         false
     }
 
+    /// Whether UPDATEs and DELETEs keyed by a work table are written as multi-table statements
+    /// joined to it (`UPDATE t JOIN work d ON ... SET ...`, `DELETE t FROM t JOIN work d ON
+    /// ...`) rather than with `IN (SELECT ...)`: MariaDB runs a single-table statement with an
+    /// `IN` subquery as a scan of the whole table (locking every row it reads).
+    fn updates_by_join(&self) -> bool {
+        false
+    }
+
     /// Whether temporary tables survive a rolled-back transaction (MariaDB's do), so a refused
     /// delete can leave one behind for the next call to drop.
     fn work_tables_outlive_rollback(&self) -> bool {
+        false
+    }
+
+    /// Whether work tables vanish when the transaction that created them ends, committed or
+    /// not (PostgreSQL's `ON COMMIT DROP`), so a transaction the engine owns need not drop them.
+    fn work_tables_end_with_transaction(&self) -> bool {
         false
     }
 

@@ -59,6 +59,10 @@ impl Engine for MySql {
         true
     }
 
+    fn updates_by_join(&self) -> bool {
+        true
+    }
+
     fn no_action_sees_replacement_keys(&self) -> bool {
         false
     }

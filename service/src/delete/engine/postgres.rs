@@ -43,6 +43,11 @@ impl Engine for Postgres {
         format!("INSERT INTO {into} {select} ON CONFLICT DO NOTHING")
     }
 
+    /// Created `ON COMMIT DROP`; a rolled-back transaction takes them along too.
+    fn work_tables_end_with_transaction(&self) -> bool {
+        true
+    }
+
     fn parser_dialect(&self) -> &'static dyn sqlparser::dialect::Dialect {
         &sqlparser::dialect::PostgreSqlDialect {}
     }
