@@ -1,4 +1,4 @@
-//! `cascade bench`: db vs orm vs naive (and the plan preview), side by side, on identical fresh
+//! `cascade bench`: db vs orm vs batched vs naive (and the plan preview), side by side, on identical fresh
 //! copies; a table and the JSON report of DESIGN.md. Exit 1 when the methods' final tables differ.
 
 use std::io::Write;
@@ -34,6 +34,9 @@ pub struct BenchArgs {
     /// then includes the loaded workload).
     #[arg(long)]
     pub in_process: bool,
+    /// Rows per transaction of the batched method.
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub batch_rows: u64,
 }
 
 /// The binary's own command line (set by `main`, not by in-process runs such as tests): how a
@@ -79,6 +82,7 @@ pub(super) async fn run_bench(
         repeats: args.repeats,
         url: url_given.then(|| cli.url.clone()),
         naive_cap: args.naive_cap,
+        batch_rows: args.batch_rows,
         progress: Arc::new(Bar::new(cli.json)),
         isolate: (!args.in_process).then(|| REEXEC.get().cloned()).flatten(),
     };
@@ -96,6 +100,7 @@ pub(super) async fn run_bench(
             "peak RSS MiB",
             "RSS growth MiB",
             "rows affected",
+            "longest txn s",
         ]);
         for r in &report.results {
             grid.add_row([
@@ -121,6 +126,11 @@ pub(super) async fn run_bench(
                 format!("{:.1}", r.peak_rss_bytes as f64 / 1_048_576.0),
                 format!("{:.1}", r.rss_growth_bytes as f64 / 1_048_576.0),
                 r.rows_affected.to_string(),
+                if r.method == Method::Plan {
+                    "-".into()
+                } else {
+                    format!("{:.4}", r.longest_transaction_s)
+                },
             ]);
         }
         writeln!(out, "{grid}")?;

@@ -35,6 +35,7 @@ pub(crate) struct ChildSpec {
     table: String,
     key: Vec<KeyValue>,
     naive_cap: u64,
+    batch_rows: u64,
 }
 
 /// What the child measured (its own wall time, statements and peak RSS).
@@ -45,6 +46,7 @@ pub struct ChildRun {
     pub(crate) peak_rss: u64,
     pub(crate) rss_growth: u64,
     pub(crate) completed_rows: Option<u64>,
+    pub(crate) longest_transaction: Option<f64>,
 }
 
 impl ChildSpec {
@@ -54,7 +56,7 @@ impl ChildSpec {
         method: Method,
         table: &str,
         key: &[Value],
-        naive_cap: u64,
+        (naive_cap, batch_rows): (u64, u64),
     ) -> Option<ChildSpec> {
         let key = key
             .iter()
@@ -71,6 +73,7 @@ impl ChildSpec {
             table: table.to_owned(),
             key,
             naive_cap,
+            batch_rows,
         })
     }
 
@@ -134,7 +137,7 @@ async fn run_spec(graph: &RuleGraph, spec: &str) -> Result<ChildRun, BenchError>
         &spec.table,
         &key,
         &selection,
-        spec.naive_cap,
+        (spec.naive_cap, spec.batch_rows),
     )
     .await?;
     db.close().await?;

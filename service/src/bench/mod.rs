@@ -63,6 +63,8 @@ pub struct BenchOptions {
     pub url: Option<String>,
     /// Statement budget of the naive method before it stops and is extrapolated.
     pub naive_cap: u64,
+    /// Rows per transaction of the `batched` method (`--batch-rows`).
+    pub batch_rows: u64,
     pub progress: Arc<dyn crate::progress::Progress>,
     /// The command (program, then arguments) that re-runs this bench: each timed method then
     /// runs in a child process started from it with [`CHILD_ENV`] set, so the peak RSS reported
@@ -75,6 +77,8 @@ pub struct BenchOptions {
 pub enum Method {
     Db,
     Orm,
+    /// ORM mode in transactions of at most `batch_rows` rows (`--batch-rows`).
+    Batched,
     Naive,
     /// `plan`: the preview with exact counts (read-only).
     Plan,
@@ -107,6 +111,8 @@ pub struct BenchResult {
     /// process also holds the loaded workload and, for SQLite, the database's page cache).
     pub rss_growth_bytes: u64,
     pub rows_affected: u64,
+    /// The longest single transaction (the whole delete, except for `batched`), seconds.
+    pub longest_transaction_s: f64,
     /// The naive run hit its statement cap; `median_s` is extrapolated from the rows it did.
     pub extrapolated: bool,
 }
@@ -141,6 +147,8 @@ struct Run {
     rss_growth: u64,
     completed_rows: Option<u64>,
     checksum: Option<Checksum>,
+    /// The longest transaction, when it is not the whole run.
+    longest_transaction: Option<f64>,
 }
 
 impl Run {
@@ -152,6 +160,7 @@ impl Run {
             rss_growth: run.rss_growth,
             completed_rows: run.completed_rows,
             checksum,
+            longest_transaction: run.longest_transaction,
         }
     }
 }
@@ -171,7 +180,13 @@ pub async fn run(graph: &RuleGraph, options: &BenchOptions) -> Result<BenchRepor
         let scratch = Scratch::prepare(options, &graph, &built.fixtures).await?;
         let selection = Selection::keys([key.clone()]);
         let mut runs: Vec<(Method, Vec<Run>)> =
-            [Method::Db, Method::Orm, Method::Plan, Method::Naive]
+            [
+                Method::Db,
+                Method::Orm,
+                Method::Batched,
+                Method::Plan,
+                Method::Naive,
+            ]
                 .into_iter()
                 .map(|m| (m, Vec::new()))
                 .collect();
@@ -185,7 +200,13 @@ pub async fn run(graph: &RuleGraph, options: &BenchOptions) -> Result<BenchRepor
                 }
                 let url = scratch.fresh_copy(&graph, &built.fixtures).await?;
                 let spec = options.isolate.as_ref().and_then(|command| {
-                    child::ChildSpec::new(&url, method, &table, &key, options.naive_cap)
+                    child::ChildSpec::new(
+                        &url,
+                        method,
+                        &table,
+                        &key,
+                        (options.naive_cap, options.batch_rows),
+                    )
                         .map(|spec| (command, spec))
                 });
                 let db;
@@ -204,7 +225,7 @@ pub async fn run(graph: &RuleGraph, options: &BenchOptions) -> Result<BenchRepor
                             &table,
                             &key,
                             &selection,
-                            options.naive_cap,
+                            (options.naive_cap, options.batch_rows),
                         )
                         .await?
                     }
@@ -243,8 +264,9 @@ async fn time_method(
     table: &str,
     key: &[Value],
     selection: &Selection,
-    naive_cap: u64,
+    (naive_cap, batch_rows): (u64, u64),
 ) -> Result<ChildRun, BenchError> {
+    let mut longest_transaction = None;
     reset_peak_rss();
     let rss_before = rss_bytes();
     let start = Instant::now();
@@ -273,6 +295,12 @@ async fn time_method(
             let report = delete(db, graph, table, selection, DeleteOptions::default()).await?;
             (report.statements, None)
         }
+        Method::Batched => {
+            let batched = DeleteOptions::default().batch_rows(Some(Ord::max(batch_rows, 1)));
+            let report = delete(db, graph, table, selection, batched).await?;
+            longest_transaction = report.batches.map(|b| b.longest_batch_ms as f64 / 1000.0);
+            (report.statements, None)
+        }
         Method::Plan => {
             plan(db, graph, table, selection, DeleteMode::Orm).await?;
             (0, None)
@@ -291,6 +319,7 @@ async fn time_method(
         peak_rss,
         rss_growth,
         completed_rows,
+        longest_transaction,
     })
 }
 
@@ -356,6 +385,12 @@ fn summarise(
             peak_rss_bytes: method_runs.iter().map(|r| r.peak_rss).max().unwrap_or(0),
             rss_growth_bytes: method_runs.iter().map(|r| r.rss_growth).max().unwrap_or(0),
             rows_affected,
+            longest_transaction_s: median(
+                method_runs
+                    .iter()
+                    .map(|r| r.longest_transaction.unwrap_or_else(|| seconds(r)))
+                    .collect(),
+            ),
             extrapolated: method_runs.iter().any(|r| r.completed_rows.is_some()),
         });
     }

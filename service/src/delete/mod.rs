@@ -27,6 +27,7 @@
 //! # Ok(()) }
 //! ```
 
+mod batch;
 mod checks;
 mod closure;
 mod effects;
@@ -34,18 +35,22 @@ pub(crate) mod engine;
 mod execute;
 mod judge;
 mod key_updates;
+mod locks;
 mod predicate;
 mod report;
 mod retry;
 mod selection;
 pub(crate) mod session;
 mod suspend;
+mod sweep;
 mod verify;
 
 use cascade_entity::RuleGraph;
 use cascade_entity::rules::{Dialect, Enforcement, Table};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, EntityTrait, TransactionTrait};
 
+pub use batch::{BatchStopped, BatchSummary};
+pub use locks::{LockError, lock_parent};
 pub use predicate::PredicateError;
 pub use report::{
     ColumnUpdate, DeleteError, DeleteMode, DeleteReport, Effect, Refusal, RefusalKind,
@@ -57,6 +62,7 @@ pub use verify::{
     OrmSide, Outcome, TableDiff, VerifyReport, verify, verify_url, verify_url_with, verify_with,
 };
 
+use crate::progress::{NoProgress, Progress};
 use session::Session;
 
 /// How [`delete`] runs.
@@ -72,6 +78,11 @@ pub struct DeleteOptions {
     pub attempts: u32,
     /// Whether the database's own FK actions run while the ORM executor deletes (ORM mode).
     pub engine_actions: EngineActions,
+    /// Batched delete ([`batch`](self#batched-deletes)): at most this many affected rows
+    /// (deleted + rewritten) per transaction, leaf-first; `None`: one transaction.
+    pub batch_rows: Option<u64>,
+    /// Batched delete: stop (consistently) after this many batches; re-running resumes.
+    pub max_batches: Option<u64>,
 }
 
 impl DeleteOptions {
@@ -110,6 +121,23 @@ impl DeleteOptions {
     }
 }
 
+impl DeleteOptions {
+    /// The same options, deleting in transactions of at most `rows` affected rows each
+    /// (leaf-first, consistent between batches, resumable by running the delete again).
+    #[must_use]
+    pub fn batch_rows(mut self, rows: Option<u64>) -> DeleteOptions {
+        self.batch_rows = rows;
+        self
+    }
+
+    /// The same options, stopping a batched delete after `batches` batches.
+    #[must_use]
+    pub fn max_batches(mut self, batches: Option<u64>) -> DeleteOptions {
+        self.max_batches = batches;
+        self
+    }
+}
+
 impl Default for DeleteOptions {
     fn default() -> DeleteOptions {
         DeleteOptions {
@@ -117,6 +145,8 @@ impl Default for DeleteOptions {
             dry_run: false,
             attempts: DEFAULT_ATTEMPTS,
             engine_actions: EngineActions::Auto,
+            batch_rows: None,
+            max_batches: None,
         }
     }
 }
@@ -197,6 +227,46 @@ pub async fn delete<C>(
 where
     C: Connection,
 {
+    delete_reporting(db, graph, table, selection, options, &NoProgress).await
+}
+
+/// [`delete`], reporting the progress of a batched delete (rows deleted and rewritten) to
+/// `progress`.
+pub async fn delete_reporting<C>(
+    db: &C,
+    graph: &RuleGraph,
+    table: &str,
+    selection: &Selection,
+    options: DeleteOptions,
+    progress: &dyn Progress,
+) -> Result<DeleteReport, DeleteError>
+where
+    C: Connection,
+{
+    if let Some(rows) = options.batch_rows
+        && !options.dry_run
+    {
+        let Some(connection) = db.database_connection() else {
+            return Err(DeleteError::BatchUnavailable(
+                "a batched delete commits every batch, so it cannot run inside the caller's \
+                 transaction; pass the DatabaseConnection"
+                    .to_owned(),
+            ));
+        };
+        if options.mode != DeleteMode::Orm {
+            return Err(DeleteError::BatchUnavailable(
+                "batches are ORM mode only: the database's own cascade deletes a whole subtree \
+                 in one statement"
+                    .to_owned(),
+            ));
+        }
+        if rows == 0 {
+            return Err(DeleteError::BatchUnavailable(
+                "--batch-rows must be at least 1".to_owned(),
+            ));
+        }
+        return batch::delete(connection, graph, table, selection, options, rows, progress).await;
+    }
     if options.mode == DeleteMode::Db && !crate::connect::enforces_foreign_keys(db).await? {
         return Err(DeleteError::DbModeWithoutEnforcement);
     }
@@ -229,6 +299,7 @@ where
         dry_run: options.dry_run,
         attempts: u32::try_from(conflicts.len()).map_or(u32::MAX, |n| n.saturating_add(1)),
         conflicts,
+        batches: None,
     })
 }
 
@@ -241,17 +312,28 @@ pub trait Connection:
 {
     /// Whether calls run inside a transaction the caller owns.
     fn in_callers_transaction(&self) -> bool;
+
+    /// The connection itself, where it is one (a batched delete opens its own session on it).
+    fn database_connection(&self) -> Option<&sea_orm::DatabaseConnection>;
 }
 
 impl Connection for sea_orm::DatabaseConnection {
     fn in_callers_transaction(&self) -> bool {
         false
     }
+
+    fn database_connection(&self) -> Option<&sea_orm::DatabaseConnection> {
+        Some(self)
+    }
 }
 
 impl Connection for DatabaseTransaction {
     fn in_callers_transaction(&self) -> bool {
         true
+    }
+
+    fn database_connection(&self) -> Option<&sea_orm::DatabaseConnection> {
+        None
     }
 }
 
@@ -292,7 +374,7 @@ struct Ran {
 
 /// The rules as `dialect` applies them in `mode`: actions normalised (InnoDB's NO ACTION and
 /// SET DEFAULT are RESTRICT), ORM-only rules dropped when the database does the work.
-fn effective_rules(graph: &RuleGraph, dialect: Dialect, mode: DeleteMode) -> RuleGraph {
+pub(crate) fn effective_rules(graph: &RuleGraph, dialect: Dialect, mode: DeleteMode) -> RuleGraph {
     let mut graph = graph.clone();
     for table in graph.tables.values_mut() {
         if mode == DeleteMode::Db {
@@ -322,36 +404,27 @@ async fn run<C: Connection>(
     } = how;
     let dialect = Dialect::from(db.get_database_backend());
     let graph = effective_rules(graph, dialect, mode);
-    let root = graph
-        .table(table)
-        .ok_or_else(|| DeleteError::UnknownTable(table.to_owned()))?;
-    if root.primary_key.is_empty() {
-        return Err(DeleteError::NoPrimaryKey(table.to_owned()));
-    }
-    let reach = crate::reach::reach(&graph, table);
-    let reachable: Vec<&Table> = std::iter::once(root)
-        .chain(reach.deleted.keys().filter_map(|t| graph.table(t)))
-        .collect();
-    let path_to = |parent: &str| -> Vec<String> {
-        reach
-            .deleted
-            .get(parent)
-            .and_then(|paths| paths.first())
-            .map(|path| path.iter().map(|edge| edge.label()).collect())
-            .unwrap_or_default()
-    };
     // The engine's own actions may be suspended only in a transaction we own, for rules the
     // closing check can prove.
+    let provable = graph.table(table).is_some_and(|root| {
+        let reach = crate::reach::reach(&graph, table);
+        let reachable: Vec<&Table> = std::iter::once(root)
+            .chain(reach.deleted.keys().filter_map(|t| graph.table(t)))
+            .collect();
+        suspend::provable(&graph, &reachable)
+    });
     let switch = (actions == EngineActions::Auto
         && mode == DeleteMode::Orm
         && stage != Stage::Plan
         && !db.in_callers_transaction()
-        && suspend::provable(&graph, &reachable))
-    .then(|| engine::engine(dialect).action_switch())
-    .flatten();
-
-    let txn = db.begin().await?;
+        && provable)
+        .then(|| engine::engine(dialect).action_switch())
+        .flatten();
+    // A delete that changes rows locks its closure as it computes it (the `locks` module).
+    let locking = stage != Stage::Plan && mode == DeleteMode::Orm;
+    let txn = locks::begin(db, locking).await?;
     let mut s = Session::new(&txn);
+    s.locking = locking;
     // Nothing has run in the transaction yet: end it, switch, begin again (when the
     // connection enforces FKs at all).
     let restarted = match switch {
@@ -365,32 +438,17 @@ async fn run<C: Connection>(
         }
         _ => false,
     };
-    let root_select = selection.root_select(txn.get_database_backend(), table, &root.primary_key);
     let outcome = async {
-        let closure = closure::compute(
-            &mut s,
-            &graph,
-            table,
-            (
-                root_select.sql.clone(),
-                root_select.values.clone().map(|v| v.0).unwrap_or_default(),
-            ),
-            &reachable,
-        )
-        .await?;
-        let edge_effects = effects::measure(&mut s, &graph, &closure).await?;
-        let refusal = judge::judge(&mut s, &graph, &closure, &edge_effects, &path_to).await?;
-        let effect = Effect {
-            root: table.to_owned(),
-            deleted: closure
-                .tables
-                .iter()
-                .filter(|(_, w)| w.deleted > 0)
-                .map(|(t, w)| (t.clone(), w.deleted))
-                .collect(),
-            updated: effects::column_updates(&edge_effects),
-            depth: closure.max_generation,
-        };
+        let Derived {
+            mut closure,
+            effects: edge_effects,
+            refusal,
+            mut effect,
+        } = derive(&mut s, &graph, table, selection).await?;
+        let root_key = graph
+            .table(table)
+            .map(|t| t.primary_key.clone())
+            .unwrap_or_default();
         match (mode, refusal) {
             (DeleteMode::Orm, Some(refusal)) => {
                 return Err(DeleteError::Refused(Box::new(refusal)));
@@ -432,12 +490,15 @@ async fn run<C: Connection>(
                         None => false,
                     };
                     execute::apply_orm(&mut s, &graph, &closure, &edge_effects).await?;
+                    sweep::late_children(&mut s, &graph, &mut closure, &edge_effects)
+                        .await?
+                        .add_to(&mut effect);
                     if suspended {
                         suspend::check(&mut s, &graph, &closure, &edge_effects).await?;
                     }
                 }
                 DeleteMode::Db => {
-                    execute::apply_native(&mut s, table, selection, &root.primary_key).await?;
+                    execute::apply_native(&mut s, table, selection, &root_key).await?;
                 }
             }
             if stage == Stage::Inspect {
@@ -445,12 +506,8 @@ async fn run<C: Connection>(
             }
         }
         // Inside the caller's transaction the names must be free again for a next call.
-        let drop_needed =
-            db.in_callers_transaction() || !s.engine.work_tables_end_with_transaction();
-        for name in closure.all_names().into_iter().filter(|_| drop_needed) {
-            let q = |i: &str| s.q(i);
-            let drop = s.engine.drop_work_table(&q, &name);
-            s.exec(&drop).await?;
+        if db.in_callers_transaction() || !s.engine.work_tables_end_with_transaction() {
+            drop_work_tables(&mut s, &closure).await?;
         }
         Ok((effect, tables))
     }
@@ -493,4 +550,85 @@ async fn run<C: Connection>(
             Err(error)
         }
     }
+}
+
+/// What the engine knows about a delete before it changes anything: the closure (in work
+/// tables), the effects of the non-cascading edges, the verdict, and the effect it adds up to.
+pub(crate) struct Derived {
+    pub closure: closure::Closure,
+    pub effects: Vec<effects::EdgeEffect>,
+    pub refusal: Option<Refusal>,
+    pub effect: Effect,
+}
+
+/// Computes the closure of the rows `selection` picks in `table` and judges it, under `graph`
+/// (already the effective rules), in the session's transaction. Changes nothing but work tables.
+pub(crate) async fn derive(
+    s: &mut Session<'_>,
+    graph: &RuleGraph,
+    table: &str,
+    selection: &Selection,
+) -> Result<Derived, DeleteError> {
+    let root = graph
+        .table(table)
+        .ok_or_else(|| DeleteError::UnknownTable(table.to_owned()))?;
+    if root.primary_key.is_empty() {
+        return Err(DeleteError::NoPrimaryKey(table.to_owned()));
+    }
+    let reach = crate::reach::reach(graph, table);
+    let reachable: Vec<&Table> = std::iter::once(root)
+        .chain(reach.deleted.keys().filter_map(|t| graph.table(t)))
+        .collect();
+    let path_to = |parent: &str| -> Vec<String> {
+        reach
+            .deleted
+            .get(parent)
+            .and_then(|paths| paths.first())
+            .map(|path| path.iter().map(|edge| edge.label()).collect())
+            .unwrap_or_default()
+    };
+    let root_select = selection.root_select(s.txn.get_database_backend(), table, &root.primary_key);
+    let closure = closure::compute(
+        s,
+        graph,
+        table,
+        (
+            root_select.sql.clone(),
+            root_select.values.clone().map(|v| v.0).unwrap_or_default(),
+        ),
+        &reachable,
+    )
+    .await?;
+    let edge_effects = effects::measure(s, graph, &closure).await?;
+    let refusal = judge::judge(s, graph, &closure, &edge_effects, &path_to).await?;
+    let effect = Effect {
+        root: table.to_owned(),
+        deleted: closure
+            .tables
+            .iter()
+            .filter(|(_, w)| w.deleted > 0)
+            .map(|(t, w)| (t.clone(), w.deleted))
+            .collect(),
+        updated: effects::column_updates(&edge_effects),
+        depth: closure.max_generation,
+    };
+    Ok(Derived {
+        closure,
+        effects: edge_effects,
+        refusal,
+        effect,
+    })
+}
+
+/// Drops every work table (and mirror) of `closure`.
+pub(crate) async fn drop_work_tables(
+    s: &mut Session<'_>,
+    closure: &closure::Closure,
+) -> Result<(), DeleteError> {
+    for name in closure.all_names() {
+        let q = |i: &str| s.q(i);
+        let drop = s.engine.drop_work_table(&q, &name);
+        s.exec(&drop).await?;
+    }
+    Ok(())
 }

@@ -18,6 +18,11 @@ pub(crate) struct Session<'a> {
     /// Put before every DELETE the executor runs: the engine's per-statement switch that
     /// suspends its own FK actions (`super::suspend`), when they are suspended.
     pub delete_prefix: Option<&'static str>,
+    /// Work tables outlive COMMIT (a batched delete's closure, kept across its batches).
+    pub lasting: bool,
+    /// Whether the closure's rows are write-locked as they are found (the `locks` module): a
+    /// delete that will change rows does, a plan does not.
+    pub locking: bool,
 }
 
 impl<'a> Session<'a> {
@@ -29,6 +34,8 @@ impl<'a> Session<'a> {
             engine: engine(dialect),
             statements: 0,
             delete_prefix: None,
+            lasting: false,
+            locking: false,
         }
     }
 
@@ -78,7 +85,11 @@ impl<'a> Session<'a> {
         if self.engine.work_tables_outlive_rollback() {
             statements.push(self.engine.drop_work_table(&q, name));
         }
-        statements.extend(self.engine.create_work_table(&q, name, table, key));
+        if self.lasting {
+            statements.extend(self.engine.create_lasting_work_table(&q, name, table, key));
+        } else {
+            statements.extend(self.engine.create_work_table(&q, name, table, key));
+        }
         for statement in statements {
             self.exec(&statement).await?;
         }

@@ -75,6 +75,18 @@ pub(crate) trait Engine: Sync {
 
     fn drop_work_table(&self, q: &dyn Fn(&str) -> String, name: &str) -> String;
 
+    /// Like [`Engine::create_work_table`], for a table that must outlive COMMIT (a batched
+    /// delete keeps its closure across the transactions of its batches, on one connection).
+    fn create_lasting_work_table(
+        &self,
+        q: &dyn Fn(&str) -> String,
+        name: &str,
+        table: &str,
+        key: &[String],
+    ) -> Vec<String> {
+        self.create_work_table(q, name, table, key)
+    }
+
     /// `INSERT ... SELECT` that skips rows whose key is already present.
     fn insert_ignore(&self, into: &str, select: &str) -> String;
 
@@ -201,6 +213,29 @@ pub(crate) trait Engine: Sync {
     /// since the transaction's snapshot and keep new ones out until commit (InnoDB).
     fn check_reads_with_locks(&self) -> bool {
         false
+    }
+
+    /// A statement that write-locks the rows `from_where` (`FROM t WHERE ...`) selects until
+    /// the transaction ends and returns their count (one row, never the rows themselves);
+    /// `None` where the engine has no row locks (SQLite: the delete's transaction holds the
+    /// database's single write lock from its start, see [`Engine::owned_transaction`]).
+    fn lock_for_delete(&self, _from_where: &str) -> Option<String> {
+        None
+    }
+
+    /// A statement that share-locks the rows `from_where` selects until the transaction ends,
+    /// so no other transaction can delete them (or change their key) meanwhile, and returns
+    /// their count: what an app runs before inserting a child of an unenforced relation. A
+    /// plain count where the engine has no row locks.
+    fn lock_against_delete(&self, from_where: &str) -> String {
+        format!("SELECT COUNT(*) {from_where}")
+    }
+
+    /// How a delete that owns its connection starts its transaction so that its row locks
+    /// mean what the `locks` module relies on (each statement reads the latest committed rows
+    /// once the locks it waited for are released; SQLite: the write lock taken at `BEGIN`).
+    fn owned_transaction(&self) -> sea_orm::TransactionOptions {
+        sea_orm::TransactionOptions::default()
     }
 
     /// The `n`-th (1-based) bound-parameter placeholder of a raw statement.

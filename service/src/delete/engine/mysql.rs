@@ -118,6 +118,17 @@ impl Engine for MySql {
         }
     }
 
+    /// InnoDB locks the rows it reads with `FOR UPDATE` (an aggregate may carry it); a locking
+    /// read sees the latest committed rows whatever the isolation level.
+    fn lock_for_delete(&self, from_where: &str) -> Option<String> {
+        Some(format!("SELECT COUNT(*) {from_where} FOR UPDATE"))
+    }
+
+    /// `LOCK IN SHARE MODE`: the shared lock InnoDB's own FK check takes on a parent row.
+    fn lock_against_delete(&self, from_where: &str) -> String {
+        format!("SELECT COUNT(*) {from_where} LOCK IN SHARE MODE")
+    }
+
     fn refusing_depth(&self) -> Option<u32> {
         Some(15)
     }

@@ -14,6 +14,28 @@ use super::{ActionSwitch, Engine, Verdict, error_code, error_text};
 
 pub(crate) struct Postgres;
 
+/// A temporary work table typed like `table`'s key, unique on it; `on_commit` is
+/// `" ON COMMIT DROP"` or empty.
+fn work_table(
+    q: &dyn Fn(&str) -> String,
+    name: &str,
+    table: &str,
+    key: &[String],
+    on_commit: &str,
+) -> Vec<String> {
+    let cols: Vec<String> = key.iter().map(|c| q(c)).collect();
+    vec![
+        format!(
+            "CREATE TEMP TABLE {}{on_commit} AS SELECT {}, CAST(0 AS BIGINT) AS cascade_gen \
+             FROM {} WITH NO DATA",
+            q(name),
+            cols.join(", "),
+            q(table)
+        ),
+        format!("CREATE UNIQUE INDEX ON {} ({})", q(name), cols.join(", ")),
+    ]
+}
+
 impl Engine for Postgres {
     fn create_work_table(
         &self,
@@ -22,21 +44,22 @@ impl Engine for Postgres {
         table: &str,
         key: &[String],
     ) -> Vec<String> {
-        let cols: Vec<String> = key.iter().map(|c| q(c)).collect();
-        vec![
-            format!(
-                "CREATE TEMP TABLE {} ON COMMIT DROP AS SELECT {}, CAST(0 AS BIGINT) AS cascade_gen \
-                 FROM {} WITH NO DATA",
-                q(name),
-                cols.join(", "),
-                q(table)
-            ),
-            format!("CREATE UNIQUE INDEX ON {} ({})", q(name), cols.join(", ")),
-        ]
+        work_table(q, name, table, key, " ON COMMIT DROP")
     }
 
     fn drop_work_table(&self, q: &dyn Fn(&str) -> String, name: &str) -> String {
         format!("DROP TABLE IF EXISTS {}", q(name))
+    }
+
+    /// Without `ON COMMIT DROP`: a temporary table lives until the session ends.
+    fn create_lasting_work_table(
+        &self,
+        q: &dyn Fn(&str) -> String,
+        name: &str,
+        table: &str,
+        key: &[String],
+    ) -> Vec<String> {
+        work_table(q, name, table, key, "")
     }
 
     fn insert_ignore(&self, into: &str, select: &str) -> String {
@@ -130,6 +153,30 @@ impl Engine for Postgres {
         );
         let values = tables.iter().map(|t| sea_orm::Value::from(t.clone()));
         Some((sql, values.collect()))
+    }
+
+    /// `FOR UPDATE` (what a DELETE takes) conflicts with every row lock, `FOR KEY SHARE`
+    /// included; no aggregate may carry a locking clause, so the count wraps it.
+    fn lock_for_delete(&self, from_where: &str) -> Option<String> {
+        Some(format!(
+            "SELECT COUNT(*) FROM (SELECT 1 {from_where} FOR UPDATE) AS cascade_locked"
+        ))
+    }
+
+    /// `FOR KEY SHARE`: what an FK check takes on the parent row; blocks its DELETE, not its
+    /// updates of non-key columns.
+    fn lock_against_delete(&self, from_where: &str) -> String {
+        format!("SELECT COUNT(*) FROM (SELECT 1 {from_where} FOR KEY SHARE) AS cascade_locked")
+    }
+
+    /// READ COMMITTED: each statement sees the rows committed before it started, so the
+    /// children a writer committed while the delete waited for its parent's lock are read by
+    /// the next generation's statement (a REPEATABLE READ snapshot would miss them).
+    fn owned_transaction(&self) -> sea_orm::TransactionOptions {
+        sea_orm::TransactionOptions {
+            isolation_level: Some(sea_orm::IsolationLevel::ReadCommitted),
+            ..Default::default()
+        }
     }
 
     fn placeholder(&self, n: usize) -> String {

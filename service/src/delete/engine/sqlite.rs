@@ -122,6 +122,16 @@ impl Engine for Sqlite {
         }
     }
 
+    /// `BEGIN IMMEDIATE`: the database's single write lock from the start, so no other
+    /// connection writes between the closure's first read and the commit (a deferred
+    /// transaction would read first and could be refused the lock, or miss a write, later).
+    fn owned_transaction(&self) -> sea_orm::TransactionOptions {
+        sea_orm::TransactionOptions {
+            sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
+            ..Default::default()
+        }
+    }
+
     fn refusing_depth(&self) -> Option<u32> {
         Some(1000)
     }
