@@ -6,11 +6,16 @@
 //! cannot know; abstentions are counted and must stay under 30%. Cases per dialect default to 32
 //! from a fixed seed sequence; set `CASCADE_PROPTEST_CASES` to run more and
 //! `CASCADE_PROPTEST_RANDOM=1` for fresh seeds.
+//!
+//! Each dialect runs in both execution modes of the ORM side: on a connection with enforcement
+//! off (the executor provably does all the work), and on an enforcing connection with the
+//! engine's own actions suspended where safe and the closing integrity check
+//! (`OrmSide::ActionsSuspended`, half the cases, the same seed sequence).
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use cascade_entity::rules::Dialect;
-use cascade_service::delete::{Selection, verify_url};
+use cascade_service::delete::{OrmSide, Selection, verify_url_with};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use sea_orm::Condition;
@@ -25,14 +30,18 @@ fn case_count() -> u32 {
         .unwrap_or(32)
 }
 
-fn differential(dialect: Dialect) {
+fn differential(dialect: Dialect, orm_side: OrmSide) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("runtime");
     let (ran, abstained) = (AtomicU32::new(0), AtomicU32::new(0));
+    let cases = match orm_side {
+        OrmSide::ActionsSuspended => case_count().div_ceil(2),
+        _ => case_count(),
+    };
     let config = Config {
-        cases: case_count(),
+        cases,
         max_shrink_iters: 0,
         failure_persistence: None,
         ..Config::default()
@@ -61,7 +70,7 @@ fn differential(dialect: Dialect) {
                         Condition::all().add(Expr::cust(case.predicate.clone())),
                     );
                     *slot = Some(
-                        verify_url(&db.url, &graph, &case.root, &selection)
+                        verify_url_with(&db.url, &graph, &case.root, &selection, orm_side)
                             .await
                             .expect("verify"),
                     );
@@ -80,7 +89,7 @@ fn differential(dialect: Dialect) {
         }
         prop_assert!(
             report.matches,
-            "{dialect} seed {seed}: native and ORM differ\ncase: {case:#?}\nreport: {report:#?}"
+            "{dialect} ({orm_side:?}) seed {seed}: native and ORM differ\ncase: {case:#?}\nreport: {report:#?}"
         );
         Ok(())
     });
@@ -91,7 +100,7 @@ fn differential(dialect: Dialect) {
         ran.load(Ordering::Relaxed),
         abstained.load(Ordering::Relaxed),
     );
-    eprintln!("{dialect}: {ran} random deletes compared, {abstained} abstentions");
+    eprintln!("{dialect} ({orm_side:?}): {ran} random deletes compared, {abstained} abstentions");
     assert!(ran > 0);
     assert!(
         abstained * 4 <= ran,
@@ -101,15 +110,30 @@ fn differential(dialect: Dialect) {
 
 #[test]
 fn differential_sqlite() {
-    differential(Dialect::Sqlite);
+    differential(Dialect::Sqlite, OrmSide::EnforcementOff);
 }
 
 #[test]
 fn differential_postgres() {
-    differential(Dialect::Postgres);
+    differential(Dialect::Postgres, OrmSide::EnforcementOff);
 }
 
 #[test]
 fn differential_mysql() {
-    differential(Dialect::MySql);
+    differential(Dialect::MySql, OrmSide::EnforcementOff);
+}
+
+#[test]
+fn differential_sqlite_actions_suspended() {
+    differential(Dialect::Sqlite, OrmSide::ActionsSuspended);
+}
+
+#[test]
+fn differential_postgres_actions_suspended() {
+    differential(Dialect::Postgres, OrmSide::ActionsSuspended);
+}
+
+#[test]
+fn differential_mysql_actions_suspended() {
+    differential(Dialect::MySql, OrmSide::ActionsSuspended);
 }

@@ -18,6 +18,7 @@ mod ddl_cycles;
 mod delete_batched;
 mod delete_differential;
 mod delete_domain;
+mod delete_engine_actions;
 mod delete_semantics;
 mod delete_semantics_keys;
 mod docs;

@@ -9,7 +9,7 @@ use sea_orm::DbErr;
 
 use super::super::effects::EdgeEffect;
 use super::super::report::RefusalKind;
-use super::{Engine, Verdict, error_code, error_text};
+use super::{ActionSwitch, Engine, Verdict, error_code, error_text};
 
 pub(crate) struct MySql;
 
@@ -42,6 +42,25 @@ impl Engine for MySql {
 
     fn text_type(&self) -> &'static str {
         "CHAR"
+    }
+
+    /// `SET STATEMENT` scopes the setting to the one DELETE: nothing to restore, nothing left
+    /// behind on the connection.
+    fn action_switch(&self) -> Option<ActionSwitch> {
+        Some(ActionSwitch::Prefix(
+            "SET STATEMENT foreign_key_checks = 0 FOR ",
+        ))
+    }
+
+    /// Plain reads see the transaction's snapshot; a locking read sees the latest committed rows
+    /// and locks the FK index ranges it scanned, so no child can be inserted under a deleted
+    /// key before commit.
+    fn check_reads_with_locks(&self) -> bool {
+        true
+    }
+
+    fn updates_by_join(&self) -> bool {
+        true
     }
 
     fn no_action_sees_replacement_keys(&self) -> bool {

@@ -10,7 +10,7 @@ use sea_orm::DbErr;
 
 use super::super::effects::EdgeEffect;
 use super::super::report::RefusalKind;
-use super::{Engine, Verdict, error_code, error_text};
+use super::{ActionSwitch, Engine, Verdict, error_code, error_text};
 
 pub(crate) struct Postgres;
 
@@ -64,6 +64,11 @@ impl Engine for Postgres {
 
     fn insert_ignore(&self, into: &str, select: &str) -> String {
         format!("INSERT INTO {into} {select} ON CONFLICT DO NOTHING")
+    }
+
+    /// Created `ON COMMIT DROP`; a rolled-back transaction takes them along too.
+    fn work_tables_end_with_transaction(&self) -> bool {
+        true
     }
 
     fn parser_dialect(&self) -> &'static dyn sqlparser::dialect::Dialect {
@@ -123,6 +128,31 @@ impl Engine for Postgres {
     /// A read-only transaction may still write temporary tables (not create them).
     fn read_only_from_here(&self) -> Option<&'static str> {
         Some("SET TRANSACTION READ ONLY")
+    }
+
+    /// `SET LOCAL` ends with the transaction. Replica mode also silences user triggers and
+    /// rules, so it is used only when none exists on a changed table, and only by a superuser
+    /// (a role granted the parameter on PostgreSQL 15 is not detected: actions stay on).
+    fn action_switch(&self) -> Option<ActionSwitch> {
+        Some(ActionSwitch::Local {
+            off: "SET LOCAL session_replication_role = replica",
+        })
+    }
+
+    fn may_switch_actions(&self, tables: &[String]) -> Option<(String, Vec<sea_orm::Value>)> {
+        let list: Vec<String> = (1..=tables.len()).map(|n| self.placeholder(n)).collect();
+        let list = list.join(", ");
+        let in_schema = "c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = \
+                         current_schema())";
+        let sql = format!(
+            "SELECT current_setting('is_superuser') = 'on' AND NOT EXISTS (SELECT 1 FROM \
+             pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid WHERE NOT t.tgisinternal AND \
+             {in_schema} AND c.relname IN ({list})) AND NOT EXISTS (SELECT 1 FROM pg_rewrite r \
+             JOIN pg_class c ON c.oid = r.ev_class WHERE r.rulename <> '_RETURN' AND {in_schema} \
+             AND c.relname IN ({list}))"
+        );
+        let values = tables.iter().map(|t| sea_orm::Value::from(t.clone()));
+        Some((sql, values.collect()))
     }
 
     /// `FOR UPDATE` (what a DELETE takes) conflicts with every row lock, `FOR KEY SHARE`

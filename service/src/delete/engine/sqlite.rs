@@ -9,7 +9,7 @@ use sea_orm::DbErr;
 
 use super::super::effects::{EdgeEffect, default_sql};
 use super::super::report::RefusalKind;
-use super::{Engine, Verdict, error_code, error_text};
+use super::{ActionSwitch, Engine, Verdict, error_code, error_text};
 use cascade_entity::rules::FkAction;
 
 pub(crate) struct Sqlite;
@@ -140,6 +140,22 @@ impl Engine for Sqlite {
         // Rowid tables take NULL in a key column unless declared NOT NULL; the catalog's
         // nullability already says which (introspection reports what is declared).
         false
+    }
+
+    /// `foreign_keys` is a no-op inside a transaction: the transaction restarts around it.
+    /// `BEGIN IMMEDIATE` takes the write lock at once, so no other writer can interleave
+    /// between the closure and the deletes.
+    fn action_switch(&self) -> Option<ActionSwitch> {
+        Some(ActionSwitch::Restart {
+            is_on: "SELECT foreign_keys FROM pragma_foreign_keys",
+            off: "PRAGMA foreign_keys = OFF",
+            on: "PRAGMA foreign_keys = ON",
+            begin: "BEGIN IMMEDIATE",
+        })
+    }
+
+    fn splits_independent_updates(&self) -> bool {
+        true
     }
 
     fn rechecks_self_reference_on_update(&self) -> bool {
