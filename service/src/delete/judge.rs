@@ -119,6 +119,16 @@ pub(crate) async fn judge(
                 })
     };
     for effect in effects {
+        if let Some(reason) = &effect.order_dependent {
+            undecided.get_or_insert(refusal(
+                RefusalKind::OrderDependent,
+                &effect.child,
+                Some(effect.label.clone()),
+                effect.doomed,
+                path_to(&effect.parent),
+                reason.clone(),
+            ));
+        }
         if replaceable(effect) {
             undecided.get_or_insert(refusal(
                 RefusalKind::OrderDependent,
@@ -211,7 +221,11 @@ pub(crate) async fn judge(
             describe(kind, effect),
         );
         r.sample_keys = Vec::new();
-        definite.push(r);
+        if kind == RefusalKind::OrderDependent {
+            undecided.get_or_insert(r);
+        } else {
+            definite.push(r);
+        }
         counted.retain(|e| e.key_update_depth == 0);
     }
     let net_counted: u64 = counted.iter().map(|e| e.net_violations()).sum();
@@ -258,11 +272,30 @@ pub(crate) async fn judge(
             Verdict::NetCounted => {}
         }
     }
+    // Where the order decides, replay it (unless a shape the model does not cover is there).
+    let replayed = match (&unsupported, undecided) {
+        (None, Some(abstention)) => Some(replay(s, graph, closure, abstention).await?),
+        (_, undecided) => {
+            if definite.is_empty() {
+                return Ok(unsupported.or(undecided));
+            }
+            None
+        }
+    };
     if definite.is_empty() {
-        return Ok(unsupported.or(undecided));
+        return Ok(replayed.flatten());
     }
     let mut first = definite.remove(0);
     first.also = definite.iter().map(|r| r.kind).collect();
+    // The replay names the refusal the engine reaches first.
+    if let Some(Some(exact)) = replayed
+        && exact.kind != RefusalKind::OrderDependent
+    {
+        let mut also = vec![first.kind];
+        also.append(&mut first.also);
+        first = exact;
+        first.also = also;
+    }
     // PostgreSQL reports a SET DEFAULT that leaves the deleted key in place as the parent's
     // delete violating the FK, i.e. like RESTRICT.
     if std::iter::once(first.kind)
@@ -272,6 +305,33 @@ pub(crate) async fn judge(
         first.also.push(RefusalKind::Restrict);
     }
     Ok(Some(first))
+}
+
+/// The engine's own order replayed over the contested rows (`simulate`): its verdict, or the
+/// abstention with the reason the replay could not decide.
+async fn replay(
+    s: &mut Session<'_>,
+    graph: &RuleGraph,
+    closure: &Closure,
+    mut abstention: Refusal,
+) -> Result<Option<Refusal>, DeleteError> {
+    Ok(match super::simulate::decide(s, graph, closure).await? {
+        Ok(None) => None,
+        Ok(Some(failure)) => Some(Refusal {
+            kind: failure.kind,
+            also: Vec::new(),
+            table: failure.table,
+            foreign_key: failure.fk,
+            rows: 0,
+            sample_keys: Vec::new(),
+            path: Vec::new(),
+            message: format!("{}, in the engine's own order (replayed)", failure.message),
+        }),
+        Err(reason) => {
+            abstention.message = format!("{}; not replayed: {reason}", abstention.message);
+            Some(abstention)
+        }
+    })
 }
 
 fn refusal(

@@ -39,6 +39,7 @@ mod report;
 mod retry;
 mod selection;
 pub(crate) mod session;
+mod simulate;
 mod verify;
 
 use cascade_entity::RuleGraph;

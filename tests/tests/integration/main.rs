@@ -18,6 +18,7 @@ mod delete_differential;
 mod delete_domain;
 mod delete_semantics;
 mod delete_semantics_keys;
+mod delete_semantics_order;
 mod docs;
 mod exit_codes;
 mod export;

@@ -4,11 +4,14 @@
 //! blocks its own delete. Cascades fail at 15 levels. A temporary table cannot be opened twice
 //! in one statement, so the executor stages through mirror tables.
 
+mod replay;
+
 use cascade_entity::rules::FkAction;
 use sea_orm::DbErr;
 
 use super::super::effects::EdgeEffect;
 use super::super::report::RefusalKind;
+use super::super::simulate::world::{Replay, World};
 use super::{Engine, Verdict, error_code, error_text};
 
 pub(crate) struct MySql;
@@ -62,6 +65,10 @@ impl Engine for MySql {
 
     fn backslash_escapes_in_strings(&self) -> bool {
         true
+    }
+
+    fn replay(&self, world: &mut World) -> Replay {
+        replay::replay(world)
     }
 
     fn judge(&self, e: &EdgeEffect) -> Verdict {
