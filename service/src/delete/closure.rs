@@ -34,8 +34,6 @@ pub(crate) struct Closure {
     pub max_generation: u32,
     /// Root rows selected (generation 0).
     pub roots: u64,
-    /// The root table.
-    pub root: String,
 }
 
 impl Closure {
@@ -98,10 +96,7 @@ pub(crate) async fn compute(
     root_select: (String, Vec<Value>),
     reachable: &[&Table],
 ) -> Result<Closure, DeleteError> {
-    let mut closure = Closure {
-        root: root.to_owned(),
-        ..Closure::default()
-    };
+    let mut closure = Closure::default();
     for (index, table) in reachable.iter().enumerate() {
         if table.primary_key.is_empty() {
             return Err(DeleteError::NoPrimaryKey(table.name.clone()));

@@ -273,9 +273,11 @@ pub(crate) async fn judge(
         }
     }
     // Where the order decides, replay it (unless a shape the model does not cover is there).
-    let replayed = match (&unsupported, undecided) {
-        (None, Some(abstention)) => Some(replay(s, graph, closure, abstention).await?),
-        (_, undecided) => {
+    let replayed = match undecided {
+        Some(abstention) if unsupported.is_none() => {
+            Some(replay(s, graph, closure, abstention).await?)
+        }
+        undecided => {
             if definite.is_empty() {
                 return Ok(unsupported.or(undecided));
             }

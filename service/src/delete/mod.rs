@@ -39,7 +39,7 @@ mod report;
 mod retry;
 mod selection;
 pub(crate) mod session;
-mod simulate;
+pub(crate) mod simulate;
 mod verify;
 
 use cascade_entity::RuleGraph;

@@ -64,7 +64,8 @@ fn differential(dialect: Dialect) {
     let run = run_seed();
     let mut bytes = [0u8; 32];
     bytes[..8].copy_from_slice(&run.to_le_bytes());
-    let mut runner = TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &bytes));
+    let mut runner =
+        TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &bytes));
     let started = std::time::Instant::now();
     let result = runner.run(&any::<u64>(), |seed| {
         let Some(case) = random_case(seed, dialect) else {
@@ -125,7 +126,10 @@ fn differential(dialect: Dialect) {
         started.elapsed().as_secs_f64()
     );
     assert!(ran > 0);
-    assert_eq!(mismatched, 0, "{dialect}: native and ORM differ (run seed {run})");
+    assert_eq!(
+        mismatched, 0,
+        "{dialect}: native and ORM differ (run seed {run})"
+    );
     assert!(
         abstained * 100 <= ran * max_abstain_pct(),
         "{dialect}: the model abstained on {abstained} of {ran} cases (run seed {run})"

@@ -115,7 +115,10 @@ async fn multi_row_root_restrict(#[values(ALL[0], ALL[1], ALL[2])] dialect: Dial
     with_db(dialect, |db| async move {
         let case = Case {
             ddl: tree("RESTRICT"),
-            data: strings(&["INSERT INTO t VALUES (1, NULL)", "INSERT INTO t VALUES (2, 1)"]),
+            data: strings(&[
+                "INSERT INTO t VALUES (1, NULL)",
+                "INSERT INTO t VALUES (2, 1)",
+            ]),
             table: "t",
             predicate: "id IN (1, 2)",
         };
@@ -128,20 +131,23 @@ async fn multi_row_root_restrict(#[values(ALL[0], ALL[1], ALL[2])] dialect: Dial
     .await;
 }
 
-/// The same rows inserted child first: SQLite's rowid order now deletes the child first, so
-/// RESTRICT finds nothing; InnoDB still goes by key and refuses.
+/// The parent has the larger key but was inserted first: SQLite's rowid order deletes it
+/// first and RESTRICT sees the child; InnoDB's key order deletes the child first.
 #[rstest]
 #[tokio::test]
 async fn multi_row_root_rowid_order(#[values(ALL[0], ALL[1], ALL[2])] dialect: Dialect) {
     with_db(dialect, |db| async move {
         let case = Case {
             ddl: tree("RESTRICT"),
-            data: strings(&["INSERT INTO t VALUES (2, NULL)", "INSERT INTO t VALUES (1, 2)"]),
+            data: strings(&[
+                "INSERT INTO t VALUES (2, NULL)",
+                "INSERT INTO t VALUES (1, 2)",
+            ]),
             table: "t",
             predicate: "id IN (1, 2)",
         };
         let expect = match dialect {
-            Dialect::MySql => Expect::Refused(RefusalKind::Restrict),
+            Dialect::Sqlite => Expect::Refused(RefusalKind::Restrict),
             _ => Expect::Deleted(2),
         };
         check(&db, case, expect).await;
@@ -157,7 +163,10 @@ async fn multi_row_root_no_action(#[values(ALL[0], ALL[1], ALL[2])] dialect: Dia
     with_db(dialect, |db| async move {
         let case = Case {
             ddl: tree("NO ACTION"),
-            data: strings(&["INSERT INTO t VALUES (1, NULL)", "INSERT INTO t VALUES (2, 1)"]),
+            data: strings(&[
+                "INSERT INTO t VALUES (1, NULL)",
+                "INSERT INTO t VALUES (2, 1)",
+            ]),
             table: "t",
             predicate: "id IN (1, 2)",
         };

@@ -1,6 +1,6 @@
 //! CHECK constraints evaluated on a replayed row, in SQL's three-valued logic: a CHECK fails
 //! only when it is FALSE (NULL passes). Covers the expressions CHECKs over key columns are made
-//! of (column references, literals, comparisons, arithmetic, `IS [NOT] NULL`, `IN`, `BETWEEN`,
+//! of (column references, literals, comparisons, arithmetic, `IS [NOT] NULL`, `BETWEEN`,
 //! `AND` / `OR` / `NOT`); anything else is reported, so the replay abstains instead of guessing.
 
 use sqlparser::ast::{BinaryOperator, Expr, UnaryOperator, Value};
@@ -126,25 +126,6 @@ fn eval(expr: &Expr, columns: &[String], values: &[Val]) -> Result<V, String> {
                 }
                 other => return Err(format!("CHECK operator {other} not evaluated")),
             }
-        }
-        Expr::InList {
-            expr,
-            list,
-            negated,
-        } => {
-            let v = go(expr)?;
-            let mut result = Some(false);
-            for item in list {
-                match compare(&v, &go(item)?)? {
-                    Some(o) if o.is_eq() => {
-                        result = Some(true);
-                        break;
-                    }
-                    None => result = None,
-                    _ => {}
-                }
-            }
-            from_truth(result.map(|b| b != *negated))
         }
         Expr::Between {
             expr,

@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use cascade_entity::RuleGraph;
-use cascade_entity::rules::{Enforcement, FkAction, ForeignKey, Table};
+use cascade_entity::rules::{FkAction, ForeignKey, Table};
 use sea_orm::QueryResult;
 use sqlparser::parser::Parser;
 
@@ -251,8 +251,6 @@ async fn assemble(
             s.q(&m.work),
             s.equal("s", &t.primary_key, "t", &t.primary_key)
         );
-        let root_table = true;
-        let _ = root_table;
         if let Err(reason) =
             read_rows(s, &mut tables[i], &mut seen[i], &from, true, &mut loaded).await?
         {
@@ -263,7 +261,8 @@ async fn assemble(
     for (name, m) in marked {
         let Some(t) = graph.table(name) else { continue };
         for fk in &t.foreign_keys {
-            let (Some(i), Some(parent)) = (position(&fk.parent_table), graph.table(&fk.parent_table))
+            let (Some(i), Some(parent)) =
+                (position(&fk.parent_table), graph.table(&fk.parent_table))
             else {
                 continue;
             };
@@ -334,7 +333,9 @@ async fn assemble(
     }
     // Evaluated defaults of the columns SET DEFAULT writes.
     for table in &mut tables {
-        let Some(t) = graph.table(&table.name) else { continue };
+        let Some(t) = graph.table(&table.name) else {
+            continue;
+        };
         for column in defaulted(t) {
             let Some(c) = table.columns.iter().position(|x| x == column) else {
                 continue;
@@ -347,10 +348,7 @@ async fn assemble(
                         None
                     } else {
                         let rows = s
-                            .query(&format!(
-                                "SELECT CAST(({sql}) AS {})",
-                                s.engine.text_type()
-                            ))
+                            .query(&format!("SELECT CAST(({sql}) AS {})", s.engine.text_type()))
                             .await?;
                         match rows.first() {
                             Some(row) => Some(row.try_get_by_index::<Option<String>>(0)?),
@@ -377,7 +375,10 @@ async fn assemble(
             index_of(&tables[ci], &fk.columns),
             index_of(&tables[pi], &fk.parent_columns),
         ) else {
-            return Ok(Err(format!("the columns of {} were not loaded", fk.describe(&child.name))));
+            return Ok(Err(format!(
+                "the columns of {} were not loaded",
+                fk.describe(&child.name)
+            )));
         };
         let set_null = index_of(
             &tables[ci],
@@ -400,7 +401,6 @@ async fn assemble(
             update_trigger: None,
             check_trigger: None,
         });
-        let _ = Enforcement::Database;
     }
     match s.engine.order_facts() {
         OrderFacts::None => {}
@@ -435,7 +435,6 @@ async fn assemble(
             }
         }
     }
-    let _ = State::Alive;
     Ok(Ok(World::new(tables, fks)))
 }
 
@@ -444,7 +443,11 @@ async fn assemble(
 fn defaulted_key(graph: &RuleGraph, fk: &ForeignKey) -> Option<Vec<String>> {
     let parent = graph.table(&fk.parent_table)?;
     let written = defaulted(parent);
-    if !fk.parent_columns.iter().all(|c| written.contains(c.as_str())) {
+    if !fk
+        .parent_columns
+        .iter()
+        .all(|c| written.contains(c.as_str()))
+    {
         return None;
     }
     fk.parent_columns
@@ -581,11 +584,9 @@ async fn read_rows(
         Some(p) => format!("CAST({p} AS {text})"),
         None => "NULL".to_owned(),
     });
-    select.push(if marked {
-        "s.cascade_gen".to_owned()
-    } else {
-        "-1".to_owned()
-    });
+    if marked {
+        select.push("s.cascade_gen".to_owned());
+    }
     let sql = format!(
         "SELECT {} {from} LIMIT {}",
         select.join(", "),
@@ -602,7 +603,11 @@ async fn read_rows(
             continue;
         }
         let physical: Option<String> = row.try_get_by_index(n)?;
-        let generation: i64 = row.try_get_by_index::<Option<i64>>(n + 1)?.unwrap_or(-1);
+        let generation: i64 = if marked {
+            row.try_get_by_index::<Option<i64>>(n + 1)?.unwrap_or(0)
+        } else {
+            -1
+        };
         let pos = match physical {
             Some(text) => numbers(&text),
             None => {
@@ -624,18 +629,13 @@ async fn read_rows(
         };
         table.rows.push(Row {
             values,
-            state: if generation >= 1 {
-                State::Alive
-            } else {
-                State::Alive
-            },
+            state: State::Alive,
             pos,
             version: 0,
-            root: false,
+            // Generation + 1: only root rows are generation 0.
+            root: generation == 1,
+            planned_delete: generation >= 1,
         });
-        if let Some(last) = table.rows.last_mut() {
-            last.root = generation == 1;
-        }
         *loaded += 1;
     }
     Ok(Ok(()))

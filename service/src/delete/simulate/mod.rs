@@ -17,8 +17,6 @@ use super::report::DeleteError;
 use super::session::Session;
 use world::Replay;
 
-pub(crate) use load::ROW_BOUND;
-
 /// The engine's verdict on `closure`'s delete by replaying its order: `Ok(None)` it deletes,
 /// `Ok(Some)` it refuses, `Err` the replay cannot decide (the reason).
 pub(crate) async fn decide(
@@ -30,5 +28,19 @@ pub(crate) async fn decide(
         Ok(world) => world,
         Err(reason) => return Ok(Err(reason)),
     };
-    Ok(s.engine.replay(&mut world))
+    let verdict = s.engine.replay(&mut world);
+    if let Ok(None) = verdict
+        && let Some(table) = world.tables.iter().find(|t| {
+            t.rows
+                .iter()
+                .any(|r| r.planned_delete != (r.state == world::State::Deleted))
+        })
+    {
+        // The executor deletes the closure; an order that deletes other rows is not executed.
+        return Ok(Err(format!(
+            "in the engine's order the rows deleted from `{}` differ from the set-based plan",
+            table.name
+        )));
+    }
+    Ok(verdict)
 }

@@ -37,6 +37,8 @@ pub(crate) struct Row {
     pub version: u32,
     /// A row the root statement selects.
     pub root: bool,
+    /// A row the set-based closure deletes (the executor's plan).
+    pub planned_delete: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -290,7 +292,10 @@ impl World {
             if v.is_none() && table.not_null[*c] {
                 return Ok(Some(fail(
                     RefusalKind::NotNull,
-                    format!("NULL written into NOT NULL `{}`.{}", table.name, table.columns[*c]),
+                    format!(
+                        "NULL written into NOT NULL `{}`.{}",
+                        table.name, table.columns[*c]
+                    ),
                 )));
             }
         }
@@ -314,7 +319,10 @@ impl World {
             if clash {
                 return Ok(Some(fail(
                     RefusalKind::Unique,
-                    format!("a rewritten row of `{}` duplicates a unique key", table.name),
+                    format!(
+                        "a rewritten row of `{}` duplicates a unique key",
+                        table.name
+                    ),
                 )));
             }
         }

@@ -156,7 +156,9 @@ impl Run<'_> {
             }
             let values = self.w.project(id, &self.w.fks[f].cols);
             if values.iter().all(Option::is_some)
-                && !self.w.parent_exists(f, &values, |r| r.state == State::Alive)
+                && !self
+                    .w
+                    .parent_exists(f, &values, |r| r.state == State::Alive)
             {
                 return Err(Stop::Refused(self.w.fk_failure(
                     f,

@@ -20,15 +20,24 @@ use std::collections::VecDeque;
 use cascade_entity::rules::FkAction;
 
 use crate::delete::report::RefusalKind;
-use crate::delete::simulate::world::{
-    Replay, Row, RowId, State, Step, Stop, Val, World, outcome,
-};
+use crate::delete::simulate::world::{Replay, Row, RowId, State, Step, Stop, Val, World, outcome};
 
 #[derive(Debug, Clone)]
 enum Event {
-    Delete { fk: usize, old: Vec<Val> },
-    Update { fk: usize, old: Vec<Val>, new: Vec<Val> },
-    Check { fk: usize, row: RowId, version: u32 },
+    Delete {
+        fk: usize,
+        old: Vec<Val>,
+    },
+    Update {
+        fk: usize,
+        old: Vec<Val>,
+        new: Vec<Val>,
+    },
+    Check {
+        fk: usize,
+        row: RowId,
+        version: u32,
+    },
 }
 
 struct Run<'w> {
@@ -105,6 +114,8 @@ impl Run<'_> {
     fn update(&mut self, id: RowId, changes: Vec<(usize, Val)>) -> Step {
         self.w.check_rewrite(id, &changes, alive)?;
         let old = self.w.row(id).values.clone();
+        // A row version this transaction wrote is checked even where its key is unchanged.
+        let ours = self.w.row(id).version > 0;
         self.w.set(id, &changes);
         self.w.move_to_end(id);
         let t = id.0;
@@ -131,7 +142,7 @@ impl Run<'_> {
             let fk = &self.w.fks[f];
             let before: Vec<Val> = fk.cols.iter().map(|&c| old[c].clone()).collect();
             let after = self.w.project(id, &fk.cols);
-            if after.iter().any(Option::is_none) || before == after {
+            if after.iter().any(Option::is_none) || (before == after && !ours) {
                 continue;
             }
             let order = self.trigger_order(fk.check_trigger.as_ref(), f, true);
@@ -228,8 +239,7 @@ impl Run<'_> {
                     return Ok(());
                 }
                 let values = self.w.project(row, &self.w.fks[fk].cols);
-                if values.iter().any(Option::is_none) || self.w.parent_exists(fk, &values, alive)
-                {
+                if values.iter().any(Option::is_none) || self.w.parent_exists(fk, &values, alive) {
                     return Ok(());
                 }
                 Err(Stop::Refused(self.w.fk_failure(
