@@ -272,31 +272,37 @@ pub(crate) async fn judge(
             Verdict::NetCounted => {}
         }
     }
-    // Where the order decides, replay it (unless a shape the model does not cover is there).
-    let replayed = match undecided {
-        Some(abstention) if unsupported.is_none() => {
-            Some(replay(s, graph, closure, abstention).await?)
-        }
-        undecided => {
-            if definite.is_empty() {
-                return Ok(unsupported.or(undecided));
-            }
-            None
-        }
+    // Where the order decides whether, or which refusal an engine reports first, replay it
+    // (unless a shape the model does not cover is there).
+    let replayed = if unsupported.is_none() && (undecided.is_some() || !definite.is_empty()) {
+        Some(super::simulate::decide(s, graph, closure).await?)
+    } else {
+        None
     };
     if definite.is_empty() {
-        return Ok(replayed.flatten());
+        let Some(mut abstention) = unsupported.or(undecided) else {
+            return Ok(None);
+        };
+        return Ok(match replayed {
+            Some(Ok(verdict)) => verdict.map(replayed_refusal),
+            Some(Err(reason)) => {
+                abstention.message = format!("{}; not replayed: {reason}", abstention.message);
+                Some(abstention)
+            }
+            None => Some(abstention),
+        });
     }
     let mut first = definite.remove(0);
     first.also = definite.iter().map(|r| r.kind).collect();
     // The replay names the refusal the engine reaches first.
-    if let Some(Some(exact)) = replayed
-        && exact.kind != RefusalKind::OrderDependent
-    {
-        let mut also = vec![first.kind];
-        also.append(&mut first.also);
-        first = exact;
-        first.also = also;
+    if let Some(Ok(Some(failure))) = replayed {
+        let exact = replayed_refusal(failure);
+        if exact.kind != first.kind {
+            let mut also = vec![first.kind];
+            also.append(&mut first.also);
+            also.retain(|k| *k != exact.kind);
+            first = Refusal { also, ..exact };
+        }
     }
     // PostgreSQL reports a SET DEFAULT that leaves the deleted key in place as the parent's
     // delete violating the FK, i.e. like RESTRICT.
@@ -309,31 +315,18 @@ pub(crate) async fn judge(
     Ok(Some(first))
 }
 
-/// The engine's own order replayed over the contested rows (`simulate`): its verdict, or the
-/// abstention with the reason the replay could not decide.
-async fn replay(
-    s: &mut Session<'_>,
-    graph: &RuleGraph,
-    closure: &Closure,
-    mut abstention: Refusal,
-) -> Result<Option<Refusal>, DeleteError> {
-    Ok(match super::simulate::decide(s, graph, closure).await? {
-        Ok(None) => None,
-        Ok(Some(failure)) => Some(Refusal {
-            kind: failure.kind,
-            also: Vec::new(),
-            table: failure.table,
-            foreign_key: failure.fk,
-            rows: 0,
-            sample_keys: Vec::new(),
-            path: Vec::new(),
-            message: format!("{}, in the engine's own order (replayed)", failure.message),
-        }),
-        Err(reason) => {
-            abstention.message = format!("{}; not replayed: {reason}", abstention.message);
-            Some(abstention)
-        }
-    })
+/// A refusal the replay of the engine's own order reached.
+fn replayed_refusal(failure: super::simulate::world::Failure) -> Refusal {
+    Refusal {
+        kind: failure.kind,
+        also: Vec::new(),
+        table: failure.table,
+        foreign_key: failure.fk,
+        rows: 0,
+        sample_keys: Vec::new(),
+        path: Vec::new(),
+        message: format!("{}, in the engine's own order (replayed)", failure.message),
+    }
 }
 
 fn refusal(

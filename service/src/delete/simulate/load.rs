@@ -100,6 +100,10 @@ async fn load_marked(
             .any(|c| rewritable(parent).contains(c.as_str()));
         (all || deleted(closure, &fk.parent_table)).then_some(all)
     };
+    let deleted_rows: u64 = closure.tables.values().map(|w| w.deleted).sum();
+    if deleted_rows > ROW_BOUND as u64 {
+        return Ok(Err(bound_message()));
+    }
     // Tables whose rows the replay may touch: a schema-level fixpoint.
     let mut set: BTreeSet<String> = closure
         .tables

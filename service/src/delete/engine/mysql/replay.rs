@@ -3,9 +3,10 @@
 //!
 //! - the root statement visits its rows in primary-key order; each row's referential work runs
 //!   depth-first before the next row;
-//! - deleting a row: its clustered record is delete-marked, then the FKs referencing its table
-//!   are checked in constraint-name order, each scanning the child's FK index (rows in
-//!   primary-key order for one key). A row being deleted further up (or the row itself) is
+//! - deleting a row: its clustered record is delete-marked and the FKs referencing the primary
+//!   key are checked, then per secondary unique index the FKs referencing it (each group in
+//!   constraint-name order), each scanning the child's FK index (rows in primary-key order for
+//!   one key). A row being deleted further up (or the row itself) is
 //!   still in its secondary indexes until its own checks are done: a RESTRICT scan finds it and
 //!   fails, a CASCADE / SET NULL scan finds it delete-marked and skips it. Every check is
 //!   immediate (NO ACTION and SET DEFAULT are RESTRICT);
@@ -68,9 +69,37 @@ impl Run<'_> {
         })
     }
 
+    /// FKs referencing table `t` in the order a delete checks them: those referencing the
+    /// primary key with the clustered record, then per secondary unique index those
+    /// referencing it, each group in constraint-name order.
+    fn delete_order(&self, t: usize) -> Vec<usize> {
+        let table = &self.w.tables[t];
+        let group = |g: usize| -> usize {
+            let mut pcols = self.w.fks[g].pcols.clone();
+            pcols.sort_unstable();
+            let mut key = table.key.clone();
+            key.sort_unstable();
+            if pcols == key {
+                return 0;
+            }
+            table
+                .uniques
+                .iter()
+                .position(|u| {
+                    let mut u = u.clone();
+                    u.sort_unstable();
+                    u == pcols
+                })
+                .map_or(usize::MAX, |p| p + 1)
+        };
+        let mut fks = self.referencing(t);
+        fks.sort_by_key(|&g| group(g));
+        fks
+    }
+
     fn delete(&mut self, id: RowId, depth: u32) -> Step {
         self.w.set_state(id, State::Deleting);
-        for g in self.referencing(id.0) {
+        for g in self.delete_order(id.0) {
             let key = self.w.project(id, &self.w.fks[g].pcols);
             for c in self.w.children(g, &key, visible) {
                 let state = self.w.state(c);
