@@ -7,7 +7,8 @@
 //! counted per dialect and must stay at or under `CASCADE_PROPTEST_MAX_ABSTAIN_PCT` percent
 //! (default 5). Cases per dialect default to 32; `CASCADE_PROPTEST_CASES` runs more. The run's
 //! seed is fixed (`CASCADE_PROPTEST_SEED`, default 0) and printed with the counts;
-//! `CASCADE_PROPTEST_RANDOM=1` draws a fresh one (printed, so the run can be repeated).
+//! `CASCADE_PROPTEST_RANDOM=1` draws a fresh one (printed, so the run can be repeated);
+//! `CASCADE_PROPTEST_ONLY=<case seed>` (with `CASCADE_PROPTEST_CASES=1`) replays one case.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -67,7 +68,12 @@ fn differential(dialect: Dialect) {
     let mut runner =
         TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &bytes));
     let started = std::time::Instant::now();
+    // `CASCADE_PROPTEST_ONLY=<case seed>` replays one reported case.
+    let only: Option<u64> = std::env::var("CASCADE_PROPTEST_ONLY")
+        .ok()
+        .and_then(|v| v.parse().ok());
     let result = runner.run(&any::<u64>(), |seed| {
+        let seed = only.unwrap_or(seed);
         let Some(case) = random_case(seed, dialect) else {
             return Ok(());
         };
