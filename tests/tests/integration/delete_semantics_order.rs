@@ -178,3 +178,68 @@ async fn multi_row_root_no_action(#[values(ALL[0], ALL[1], ALL[2])] dialect: Dia
     })
     .await;
 }
+
+/// RESTRICT on a secondary unique key, CASCADE on the primary key, RESTRICT first by name and
+/// by creation: InnoDB checks the FKs on the primary key with the clustered record first, so
+/// the cascade has removed the row before the unique key's check; SQLite fires the newest
+/// declared (CASCADE) first; PostgreSQL the oldest created (RESTRICT).
+#[rstest]
+#[tokio::test]
+async fn innodb_checks_primary_key_references_first(
+    #[values(ALL[0], ALL[1], ALL[2])] dialect: Dialect,
+) {
+    with_db(dialect, |db| async move {
+        let case = Case {
+            ddl: strings(&[
+                "CREATE TABLE p (id INT PRIMARY KEY, u INT NULL UNIQUE)",
+                "CREATE TABLE c (id INT PRIMARY KEY, a INT NULL, b INT NULL, \
+                 CONSTRAINT c_a FOREIGN KEY (a) REFERENCES p (u) ON DELETE RESTRICT, \
+                 CONSTRAINT c_z FOREIGN KEY (b) REFERENCES p (id) ON DELETE CASCADE)",
+            ]),
+            data: strings(&[
+                "INSERT INTO p VALUES (1, 1)",
+                "INSERT INTO c VALUES (1, 1, 1)",
+            ]),
+            table: "p",
+            predicate: "id = 1",
+        };
+        let expect = match dialect {
+            Dialect::Postgres => Expect::Refused(RefusalKind::Restrict),
+            _ => Expect::Deleted(2),
+        };
+        check(&db, case, expect).await;
+    })
+    .await;
+}
+
+/// PostgreSQL: a NO ACTION check that is `DEFERRABLE INITIALLY DEFERRED` waits for the end, by
+/// which the cascade of a later-created FK has removed the row; immediate, its queued event
+/// comes first and refuses.
+#[rstest]
+#[tokio::test]
+async fn deferred_no_action_waits_for_the_cascade(
+    #[values("", " DEFERRABLE INITIALLY DEFERRED")] deferral: &str,
+) {
+    with_db(Dialect::Postgres, |db| async move {
+        let case = Case {
+            ddl: vec![
+                "CREATE TABLE p (id INT PRIMARY KEY)".into(),
+                format!(
+                    "CREATE TABLE c (id INT PRIMARY KEY, a INT NULL, b INT NULL, \
+                     CONSTRAINT c_a FOREIGN KEY (a) REFERENCES p (id) ON DELETE NO ACTION{deferral}, \
+                     CONSTRAINT c_b FOREIGN KEY (b) REFERENCES p (id) ON DELETE CASCADE)"
+                ),
+            ],
+            data: strings(&["INSERT INTO p VALUES (1)", "INSERT INTO c VALUES (1, 1, 1)"]),
+            table: "p",
+            predicate: "id = 1",
+        };
+        let expect = if deferral.is_empty() {
+            Expect::Refused(RefusalKind::NoAction)
+        } else {
+            Expect::Deleted(2)
+        };
+        check(&db, case, expect).await;
+    })
+    .await;
+}
