@@ -92,11 +92,14 @@ pub(crate) struct Failure {
 /// cannot decide (the reason is named in the abstention).
 pub(crate) type Replay = Result<Option<Failure>, String>;
 
+/// Row positions by the text key of a column list, per `(table, columns)`.
+type Indexes = HashMap<(usize, Vec<usize>), HashMap<Vec<String>, Vec<usize>>>;
+
 #[derive(Debug, Default)]
 pub(crate) struct World {
     pub tables: Vec<SimTable>,
     pub fks: Vec<SimFk>,
-    index: HashMap<(usize, Vec<usize>), HashMap<Vec<String>, Vec<usize>>>,
+    index: Indexes,
     next_pos: i64,
 }
 
