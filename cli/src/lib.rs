@@ -18,6 +18,8 @@
 //! Exit codes are a contract users' scripts rely on: [`EXIT_CODES`] states it, `--help` prints
 //! it and the README repeats it verbatim (a test holds the three together).
 
+#![warn(missing_docs, unreachable_pub)]
+
 mod app;
 mod audit;
 mod bench;
@@ -47,6 +49,7 @@ use cascade_service::rules_source::RulesSource;
 
 pub use app::{App, FixtureShape};
 
+/// The command line: global options and one command.
 #[derive(Debug, Parser)]
 #[command(
     name = "cascade",
@@ -68,6 +71,7 @@ pub struct Cli {
     /// Machine-readable JSON on stdout instead of tables.
     #[arg(long, global = true)]
     pub json: bool,
+    /// The command to run.
     #[command(subcommand)]
     pub command: Command,
 }
@@ -79,6 +83,7 @@ pub const EXIT_CODES: &str = "Exit codes:\n  \
     1  a finding: drift, a schema defect, a mismatch, a lint error, orphans, a refused delete\n  \
     2  usage error (bad arguments or input), connection error, or internal error";
 
+/// The commands of `cascade`.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Main job on the embedded default: migrate a fresh SQLite database, seed it, and print

@@ -11,14 +11,14 @@ const MIN_ROWS: u64 = 10_000;
 
 /// A terminal progress bar per phase (rows/s and ETA).
 #[derive(Debug)]
-pub struct Bar {
+pub(crate) struct Bar {
     bar: std::sync::Mutex<Option<ProgressBar>>,
     visible: bool,
 }
 
 impl Bar {
     /// A bar that draws only on a terminal, and never under `--json`.
-    pub fn new(json: bool) -> Bar {
+    pub(crate) fn new(json: bool) -> Bar {
         Bar {
             bar: std::sync::Mutex::new(None),
             visible: !json && std::io::stderr().is_terminal(),

@@ -5,7 +5,7 @@ use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{ContentArrangement, Table as Grid};
 
 /// A fresh grid with the house style.
-pub fn grid(header: &[&str]) -> Grid {
+pub(crate) fn grid(header: &[&str]) -> Grid {
     let mut grid = Grid::new();
     grid.load_preset(UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Dynamic)
@@ -15,7 +15,7 @@ pub fn grid(header: &[&str]) -> Grid {
 
 /// One row per foreign key: what it references, both actions, who enforces it, whether its
 /// columns are nullable and indexed. Tables without FKs get one row saying so.
-pub fn rules(graph: &RuleGraph) -> String {
+pub(crate) fn rules(graph: &RuleGraph) -> String {
     let mut grid = grid(&[
         "table",
         "column(s)",
@@ -50,7 +50,7 @@ pub fn rules(graph: &RuleGraph) -> String {
 }
 
 /// `project_id -> project: CASCADE` lines, for compact summaries.
-pub fn rule_lines(table: &Table) -> String {
+pub(crate) fn rule_lines(table: &Table) -> String {
     table
         .foreign_keys
         .iter()
@@ -70,13 +70,13 @@ pub fn rule_lines(table: &Table) -> String {
         .join("\n")
 }
 
-pub fn enforcement(fk: &ForeignKey) -> &'static str {
+pub(crate) fn enforcement(fk: &ForeignKey) -> &'static str {
     match fk.enforcement {
         Enforcement::Database => "db + orm",
         Enforcement::OrmOnly => "orm only",
     }
 }
 
-pub fn yes_no(value: bool) -> &'static str {
+pub(crate) fn yes_no(value: bool) -> &'static str {
     if value { "yes" } else { "no" }
 }

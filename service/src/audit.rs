@@ -15,9 +15,12 @@ use thiserror::Error;
 
 /// Why the audit could not run.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum AuditError {
+    /// The live catalog could not be read.
     #[error(transparent)]
     Introspect(#[from] IntrospectError),
+    /// The session's FK enforcement could not be read.
     #[error("reading FK enforcement failed: {0}")]
     Db(#[from] DbErr),
 }

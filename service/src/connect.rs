@@ -38,23 +38,36 @@ pub enum Enforce {
 
 /// Why no connection was opened. URLs in messages have their password replaced.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum ConnectError {
     /// The URL is not one we can connect to; nothing was attempted.
     #[error(
         "malformed database URL `{url}`: {reason} \
          (expected sqlite://PATH, postgres://USER@HOST/DB or mysql://USER@HOST/DB)"
     )]
-    BadUrl { url: String, reason: String },
+    BadUrl {
+        /// The URL as given, password redacted.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// The server (or file) could not be reached or refused us; the database's own words.
     #[error("cannot connect to {url}: {}", describe(source))]
     Connect {
+        /// The URL, password redacted.
         url: String,
+        /// The driver's error.
         #[source]
         source: DbErr,
     },
     /// FK enforcement could not be set as asked.
     #[error("cannot set FK enforcement on {url}: {reason}")]
-    Enforcement { url: String, reason: String },
+    Enforcement {
+        /// The URL, password redacted.
+        url: String,
+        /// Why the setting did not take.
+        reason: String,
+    },
 }
 
 impl ConnectError {

@@ -19,6 +19,7 @@ pub fn regenerate_command(path: &str) -> String {
 /// What deleting a row of `table` does, as data (the JSON form of the docs).
 #[derive(Debug, Clone, Serialize)]
 pub struct DeleteSummary {
+    /// The table whose rows are deleted.
     pub table: String,
     /// Tables that lose rows, in name order.
     pub deleted: Vec<String>,
@@ -32,6 +33,7 @@ pub struct DeleteSummary {
     pub max_depth: Option<usize>,
 }
 
+/// What deleting a row of each table does, one summary per table in name order.
 pub fn summaries(graph: &RuleGraph) -> Vec<DeleteSummary> {
     graph
         .dependency_order()

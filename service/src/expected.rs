@@ -18,6 +18,7 @@ use crate::rules_source::{self, RulesError, RulesSource};
 
 /// Why the expected graph could not be built.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum ExpectedError {
     /// The rules themselves could not be loaded.
     #[error(transparent)]

@@ -27,15 +27,25 @@ const SAMPLES: u64 = 5;
 /// Prune rounds before giving up (each round removes or fixes rows, so this is only a guard).
 const MAX_ROUNDS: usize = 1000;
 
+/// Why a scan or prune failed; a failed prune changed nothing.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum OrphanError {
+    /// A statement failed.
     #[error("orphan query failed: {0}")]
     Db(#[from] DbErr),
+    /// A SET DEFAULT prune would leave the rows orphaned again.
     #[error(
         "{relation}: {rows} row(s) were set to the column default, which references no parent \
          either (the database would refuse this SET DEFAULT); rolled back"
     )]
-    DefaultHasNoParent { relation: String, rows: u64 },
+    DefaultHasNoParent {
+        /// The relation, `child(cols) -> parent(cols)`.
+        relation: String,
+        /// Rows set to the default.
+        rows: u64,
+    },
+    /// Pruning kept finding new orphans (a cycle of rules); rolled back.
     #[error("prune did not reach a fixpoint after {0} rounds; rolled back")]
     NoFixpoint(usize),
 }
@@ -43,19 +53,28 @@ pub enum OrphanError {
 /// The orphans of one relation.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct OrphanSet {
+    /// The child table.
     pub table: String,
+    /// The relation, `child(cols) -> parent(cols)`.
     pub relation: String,
+    /// The relation's ON DELETE action (what prune applies).
     pub on_delete: FkAction,
+    /// Whether only the ORM enforces the relation (no database constraint).
     pub orm_only: bool,
+    /// Orphaned rows.
     pub count: u64,
     /// Columns of each sample key: the child's primary key, else the reference itself.
     pub key_columns: Vec<String>,
+    /// A few orphans' keys, in key order, as text.
     pub samples: Vec<Vec<Option<String>>>,
 }
 
+/// What [`scan`] found.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ScanReport {
+    /// Relations scanned.
     pub relations: usize,
+    /// Orphans, all relations together.
     pub total: u64,
     /// Relations with at least one orphan.
     pub orphans: Vec<OrphanSet>,
@@ -77,6 +96,7 @@ pub struct PruneChange {
     pub by_database: bool,
 }
 
+/// How [`prune`] runs.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct PruneOptions {
     /// Delete RESTRICT / NO ACTION orphans too (otherwise they are only reported).
@@ -85,9 +105,12 @@ pub struct PruneOptions {
     pub dry_run: bool,
 }
 
+/// What [`prune`] did.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PruneReport {
+    /// The scan before pruning.
     pub before: ScanReport,
+    /// What prune changed, per relation, and what the database's cascades removed.
     pub changes: Vec<PruneChange>,
     /// The scan after pruning (in the transaction, so also meaningful for a dry run): what is
     /// left are RESTRICT / NO ACTION orphans that were not asked to be deleted.
@@ -95,6 +118,7 @@ pub struct PruneReport {
     /// Rows removed per table, counted before and after (prune's own deletes and the
     /// database's cascades together); tables that lost none are omitted.
     pub removed: BTreeMap<String, u64>,
+    /// Everything was rolled back.
     pub dry_run: bool,
 }
 

@@ -21,11 +21,24 @@ use thiserror::Error;
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Policy {
     /// `owner=TABLE:ACTION`: every FK referencing `table` must have `action` on delete.
-    Owner { table: String, action: FkAction },
+    Owner {
+        /// The owner table.
+        table: String,
+        /// The ON DELETE action every FK referencing it must have.
+        action: FkAction,
+    },
     /// `protect=PATTERN`: no delete may cascade into a table matching `pattern`.
-    Protect { pattern: String },
+    Protect {
+        /// A table name or glob pattern.
+        pattern: String,
+    },
     /// `reach=TABLE:PATTERN[,...]`: deleting `table` may only cascade into matching tables.
-    Reach { table: String, allowed: Vec<String> },
+    Reach {
+        /// The table whose deletes are limited.
+        table: String,
+        /// Table names or glob patterns a delete of `table` may cascade into.
+        allowed: Vec<String>,
+    },
 }
 
 /// A policy spec that does not parse.

@@ -16,10 +16,15 @@ const MAX_PATHS: usize = 64;
 /// One FK edge, named from the child side: `child.columns -> parent`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Edge {
+    /// The child table (holds the FK).
     pub child: String,
+    /// The FK columns.
     pub columns: Vec<String>,
+    /// The parent table.
     pub parent: String,
+    /// The ON DELETE action.
     pub action: FkAction,
+    /// Whether only the ORM enforces the edge.
     pub orm_only: bool,
 }
 
@@ -48,6 +53,7 @@ impl Edge {
 /// What deleting rows of `root` can do to the rest of the schema.
 #[derive(Debug, Clone, Serialize)]
 pub struct Reach {
+    /// The table whose rows are deleted.
     pub root: String,
     /// Tables whose rows may be deleted (root excluded), each with the cascade paths reaching it.
     pub deleted: BTreeMap<String, Vec<Vec<Edge>>>,

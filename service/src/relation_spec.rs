@@ -9,25 +9,46 @@ use cascade_entity::RuleGraph;
 use cascade_entity::rules::{Deferrable, Enforcement, FkAction, ForeignKey};
 use thiserror::Error;
 
+/// An ORM-only relation given as `--relation 'child.col[,col] -> parent.col[,col] ACTION'`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RelationSpec {
+    /// The child table, which holds the reference.
     pub table: String,
+    /// The relation as an ORM-only FK of the child.
     pub fk: ForeignKey,
 }
 
+/// Why a `--relation` spec was refused.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
 pub enum RelationError {
+    /// The spec does not parse.
     #[error(
         "bad relation `{spec}`: {reason} (expected CHILD.COL[,COL] -> PARENT.COL[,COL] ACTION, \
          ACTION one of cascade, set_null, set_default, restrict, no_action)"
     )]
-    Syntax { spec: String, reason: String },
+    Syntax {
+        /// The spec as written.
+        spec: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The spec names a table the rules do not have.
     #[error("relation `{spec}`: no table `{table}` in the rules")]
-    UnknownTable { spec: String, table: String },
+    UnknownTable {
+        /// The spec as written.
+        spec: String,
+        /// The table named.
+        table: String,
+    },
+    /// The table has no such column.
     #[error("relation `{spec}`: table `{table}` has no column `{column}`")]
     UnknownColumn {
+        /// The spec as written.
         spec: String,
+        /// The table.
         table: String,
+        /// The column named.
         column: String,
     },
 }

@@ -19,9 +19,12 @@ pub enum RulesSource {
 
 /// Why the rules could not be loaded.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum RulesError {
+    /// The app's declarations do not build a graph.
     #[error(transparent)]
     Declaration(#[from] cascade_entity::DeclarationErrors),
+    /// The live catalog could not be read.
     #[error(transparent)]
     Introspect(#[from] cascade_migration::IntrospectError),
 }

@@ -8,6 +8,7 @@ use cascade_entity::rules::{Column, ColumnKind, Dialect};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Order, Query};
 use sea_orm::{ConnectionTrait, DbErr};
 
+/// One row as text values (`None` for NULL), in column order.
 pub type Row = Vec<Option<String>>;
 
 /// All rows of `table` (columns as listed), cast to text and sorted.

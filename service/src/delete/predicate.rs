@@ -41,7 +41,12 @@ pub enum PredicateError {
     NotCondition(String),
     /// Not valid SQL for the connection's dialect.
     #[error("--where is not a valid {dialect} expression: {message}")]
-    Syntax { dialect: Dialect, message: String },
+    Syntax {
+        /// The dialect it was parsed for.
+        dialect: Dialect,
+        /// The parser's message.
+        message: String,
+    },
     /// The parsed expression does not read back identically when written out again.
     #[error("--where `{0}` cannot be written back exactly for {1}; simplify it")]
     Unfaithful(String, Dialect),

@@ -13,15 +13,25 @@ use super::retry::{RetriedConflict, WriteSetTooLarge};
 /// Why a delete is refused: the `kind` field of `--json` output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum RefusalKind {
+    /// A RESTRICT rule has rows that still reference a deleted row.
     Restrict,
+    /// A NO ACTION rule has rows that still reference a deleted row when it is checked.
     NoAction,
+    /// A SET NULL would write NULL into a NOT NULL column.
     NotNull,
+    /// A SET NULL / SET DEFAULT rewrite would violate a CHECK constraint.
     Check,
+    /// A rewrite would violate a UNIQUE constraint.
     Unique,
+    /// A SET DEFAULT writes a value no parent row has.
     FkMissingParent,
+    /// The cascade is deeper than the engine allows (InnoDB: 15).
     CascadeDepth,
+    /// An FK's parent columns are not a key of the parent table.
     FkMismatch,
+    /// The outcome depends on an order the model does not follow; refused rather than guessed.
     OrderDependent,
     /// A shape the model does not cover yet, named in the message; refused before anything
     /// runs rather than executed on a guess.
@@ -56,6 +66,7 @@ impl std::fmt::Display for RefusalKind {
 /// A refused delete: which rule, which rows, along which path from the root.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Refusal {
+    /// Which rule refused.
     pub kind: RefusalKind,
     /// Other refusals that apply to the same delete; an engine reports whichever its order
     /// reaches first.
@@ -71,6 +82,7 @@ pub struct Refusal {
     pub sample_keys: Vec<String>,
     /// FK path from the root table to the parent whose delete is blocked.
     pub path: Vec<String>,
+    /// What happened, in one sentence.
     pub message: String,
 }
 
@@ -90,15 +102,20 @@ impl std::fmt::Display for Refusal {
 /// Rows whose FK columns an action rewrites.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ColumnUpdate {
+    /// The child table whose rows are rewritten.
     pub table: String,
+    /// The FK columns rewritten.
     pub columns: Vec<String>,
+    /// SET NULL or SET DEFAULT.
     pub action: FkAction,
+    /// Rows rewritten.
     pub rows: u64,
 }
 
 /// The exact effect of a delete, known before (plan) or after (delete) it runs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Effect {
+    /// The table the selected rows were deleted from.
     pub root: String,
     /// Rows deleted per table, root included; tables with none are omitted.
     pub deleted: BTreeMap<String, u64>,
@@ -109,6 +126,7 @@ pub struct Effect {
 }
 
 impl Effect {
+    /// Rows deleted, all tables together, root included.
     pub fn total_deleted(&self) -> u64 {
         self.deleted.values().sum()
     }
@@ -127,8 +145,11 @@ pub enum DeleteMode {
 /// What an executed (or dry-run) delete did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DeleteReport {
+    /// Who deleted: our executor or the database.
     pub mode: DeleteMode,
+    /// The connection's dialect.
     pub dialect: Dialect,
+    /// What was deleted and rewritten, as the database counted it.
     #[serde(flatten)]
     pub effect: Effect,
     /// SQL statements issued by the attempt that succeeded, work tables included.
@@ -142,16 +163,26 @@ pub struct DeleteReport {
     pub conflicts: Vec<RetriedConflict>,
 }
 
+/// Why a plan or delete did not happen; in every case nothing changed.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum DeleteError {
+    /// The table is not in the rules.
     #[error("unknown table `{0}`")]
     UnknownTable(String),
+    /// The table has no primary key.
     #[error("table `{0}` has no primary key; rows cannot be identified set-based")]
     NoPrimaryKey(String),
+    /// The selection matched no row.
     #[error("no row of `{table}` matches the selection; nothing to delete")]
-    NothingMatched { table: String },
+    NothingMatched {
+        /// The root table.
+        table: String,
+    },
+    /// A rule refuses the delete; the database would refuse it too.
     #[error("{0}")]
     Refused(Box<Refusal>),
+    /// FK enforcement could not be turned off as asked.
     #[error(
         "cannot turn FK enforcement off on PostgreSQL: setting session_replication_role needs \
          a superuser ({0})"
@@ -165,8 +196,11 @@ pub enum DeleteError {
          allow more attempts (--attempts). Last error: {last}"
     )]
     Conflicts {
+        /// Attempts made.
         attempts: u32,
+        /// The conflicts retried, in order.
         retried: Vec<RetriedConflict>,
+        /// The last attempt's error.
         last: DbErr,
     },
     /// The delete does not fit in one Galera write set; rolled back, nothing changed.
@@ -180,11 +214,13 @@ pub enum DeleteError {
          work itself, or a connection that enforces FKs"
     )]
     DbModeWithoutEnforcement,
+    /// A statement failed for another reason.
     #[error(transparent)]
     Db(#[from] DbErr),
 }
 
 impl DeleteError {
+    /// The refusal, when the delete was refused by a rule.
     pub fn refusal(&self) -> Option<&Refusal> {
         match self {
             DeleteError::Refused(refusal) => Some(refusal),

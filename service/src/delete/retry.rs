@@ -60,6 +60,7 @@ pub struct RetriedConflict {
 /// Which Galera write-set limit a delete exceeded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum WriteSetLimit {
     /// `wsrep_max_ws_rows`: rows written by one transaction.
     Rows,
@@ -70,6 +71,7 @@ pub enum WriteSetLimit {
 /// A delete that does not fit in one Galera write set; it was rolled back whole.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct WriteSetTooLarge {
+    /// Which limit was exceeded.
     pub limit: WriteSetLimit,
     /// The node's `wsrep_max_ws_rows` (0: unlimited).
     pub max_ws_rows: u64,
@@ -77,6 +79,7 @@ pub struct WriteSetTooLarge {
     pub max_ws_size: u64,
     /// The database's error number and message.
     pub number: u16,
+    /// The database's message.
     pub message: String,
 }
 

@@ -10,6 +10,7 @@ use sea_orm::{DbBackend, Statement};
 
 use super::predicate::PredicateError;
 
+/// Which rows of the root table to delete: a typed condition, primary keys, or every row (the CLI's `--where` is parsed into one).
 #[derive(Debug, Clone)]
 pub struct Selection(Inner);
 

@@ -19,14 +19,19 @@ use crate::snapshot::{Row, snapshot};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum Outcome {
+    /// The delete went through.
     Deleted {
+        /// Rows deleted per table.
         deleted: BTreeMap<String, u64>,
     },
+    /// The delete was refused.
     Refused {
+        /// Which rule refused (the engine's error class on the native side).
         kind: RefusalKind,
         /// Other refusals the model found for the same delete (see `Refusal::also`).
         #[serde(skip_serializing_if = "Vec::is_empty")]
         also: Vec<RefusalKind>,
+        /// The refusal's message.
         message: String,
     },
 }
@@ -34,16 +39,24 @@ pub enum Outcome {
 /// Rows present on one side only, for one table.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TableDiff {
+    /// The table.
     pub table: String,
+    /// Rows only the native delete left.
     pub only_native: Vec<Row>,
+    /// Rows only the ORM delete left.
     pub only_orm: Vec<Row>,
 }
 
+/// The native delete and the ORM delete of the same rows, side by side.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct VerifyReport {
+    /// The databases' dialect.
     pub dialect: Dialect,
+    /// The table whose rows were deleted.
     pub table: String,
+    /// How the database's own delete ended.
     pub native: Outcome,
+    /// How our ORM-mode delete ended.
     pub orm: Outcome,
     /// Same outcome (same refusal class, or both deleted) and identical tables.
     pub matches: bool,

@@ -71,27 +71,41 @@ impl fmt::Display for Owner {
 
 /// Why an owner spec does not name a row the rules can find.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
 pub enum OwnerError {
+    /// The owner table is not in the rules.
     #[error("owner table `{0}` is not in the rules")]
     UnknownTable(String),
+    /// The owner table has no primary key to name its rows by.
     #[error("owner table `{0}` has no primary key to name its rows by")]
     NoPrimaryKey(String),
+    /// The spec gives a different number of key values than the primary key has columns.
     #[error(
         "owner `{owner}`: {table} has a {expected}-column primary key ({columns}), \
          {got} value(s) given"
     )]
     Arity {
+        /// The spec as written.
         owner: String,
+        /// The owner table.
         table: String,
+        /// Columns of the primary key.
         expected: usize,
+        /// Values given.
         got: usize,
+        /// The primary key's columns, comma-separated.
         columns: String,
     },
+    /// A key value does not parse as its column's kind.
     #[error("owner `{owner}`: `{value}` is not a valid {column} ({kind})")]
     Value {
+        /// The spec as written.
         owner: String,
+        /// The key column.
         column: String,
+        /// The value given.
         value: String,
+        /// The column's kind.
         kind: String,
     },
 }

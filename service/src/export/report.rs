@@ -12,16 +12,20 @@ use super::owner::{Owner, OwnerError};
 /// Rows of one table in the export.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TableRows {
+    /// The table.
     pub table: String,
+    /// Rows exported.
     pub rows: u64,
 }
 
 /// References of one relation written as NULL, because their parent is not in the export.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Nulled {
+    /// The child table.
     pub table: String,
     /// `child(cols) -> parent(cols)`.
     pub relation: String,
+    /// References written as NULL.
     pub rows: u64,
     /// Of those, references whose parent does not exist in the source at all (orphans).
     pub orphaned: u64,
@@ -30,9 +34,11 @@ pub struct Nulled {
 /// Rows of the owner left out, because a reference that cannot be NULL would dangle.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LeftOut {
+    /// The table whose rows were left out.
     pub table: String,
     /// The relation whose parent is missing from the export.
     pub relation: String,
+    /// Rows left out.
     pub rows: u64,
     /// Of those, rows whose parent does not exist in the source at all (orphans); the others
     /// reference a row that is not the owner's (or was itself left out).
@@ -46,7 +52,9 @@ pub struct LeftOut {
 /// The autoincrement counter of one table, as written: the largest exported key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Sequence {
+    /// The table with an autoincrement key.
     pub table: String,
+    /// The counter written to `sqlite_sequence`.
     pub seq: i64,
 }
 
@@ -69,6 +77,7 @@ pub struct Checks {
 /// What [`super::export`] wrote.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ExportReport {
+    /// The owner exported.
     pub owner: Owner,
     /// The source database's dialect.
     pub source: Dialect,
@@ -76,14 +85,18 @@ pub struct ExportReport {
     pub out: String,
     /// Rows exported per table, every table of the rules (name order).
     pub tables: Vec<TableRows>,
+    /// Rows exported, all tables together.
     pub total_rows: u64,
+    /// References written as NULL, per relation.
     pub nulled: Vec<Nulled>,
+    /// Rows of the owner left out, per relation.
     pub left_out: Vec<LeftOut>,
     /// Column defaults SQLite cannot express, left off the export's schema (`table.column:
     /// expression`).
     pub defaults_dropped: Vec<String>,
     /// `sqlite_sequence` as written.
     pub sequences: Vec<Sequence>,
+    /// The checks the finished export passed.
     pub checks: Checks,
     /// Statements run on the source: they depend on the rules and the fixpoint rounds, never
     /// on the number of rows.
@@ -104,36 +117,62 @@ impl ExportReport {
 
 /// Why no export was written. Nothing is left behind at `out` in any of these cases.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum ExportError {
+    /// The owner spec does not name a row the rules can find.
     #[error(transparent)]
     Owner(#[from] OwnerError),
+    /// The owner's key matches no row of the source.
     #[error("no owner row {0} in the source")]
     OwnerNotFound(String),
+    /// The owner row itself would dangle in the export.
     #[error(
         "the owner row {owner} itself cannot be exported: its reference {relation} cannot be \
          NULL and its parent is not the owner's"
     )]
-    OwnerLeftOut { owner: String, relation: String },
+    OwnerLeftOut {
+        /// The owner spec.
+        owner: String,
+        /// The reference that would dangle.
+        relation: String,
+    },
+    /// A table holding owner rows has no key to copy them by.
     #[error("table `{0}` holds rows of the owner but has no primary key or NOT NULL unique key")]
     NoKey(String),
+    /// The output file exists already.
     #[error("{} is already there; an export only creates a new file", .0.display())]
     OutputExists(std::path::PathBuf),
+    /// `--strict`: rows of the owner would be left out.
     #[error("strict export refused: {rows} row(s) of the owner would be left out; nothing written")]
-    Strict { rows: u64, left_out: Vec<LeftOut> },
+    Strict {
+        /// Rows that would be left out, all relations together.
+        rows: u64,
+        /// Which, per relation.
+        left_out: Vec<LeftOut>,
+    },
+    /// A source value could not be read as its column's kind.
     #[error("reading {table}.{column}: {reason}")]
     Decode {
+        /// The table.
         table: String,
+        /// The column.
         column: String,
+        /// What went wrong.
         reason: String,
     },
+    /// The written file failed one of the checks (integrity, FK check, orphans).
     #[error("the export failed its own check: {0}")]
     Check(String),
+    /// A statement on the source or the export failed.
     #[error("export: {0}")]
     Db(#[from] DbErr),
+    /// The output file could not be written or moved into place.
     #[error("export file: {0}")]
     Io(#[from] std::io::Error),
+    /// Auditing the export against the rules failed.
     #[error(transparent)]
     Audit(#[from] crate::audit::AuditError),
+    /// Scanning the export for orphans failed.
     #[error(transparent)]
     Orphans(#[from] crate::orphans::OrphanError),
 }
