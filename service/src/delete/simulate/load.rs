@@ -632,6 +632,7 @@ async fn read_rows(
             }
         };
         table.rows.push(Row {
+            initial: values.clone(),
             values,
             state: State::Alive,
             pos,

@@ -4,7 +4,8 @@
 //! executor stay set-based; the replay only reads.
 //!
 //! [`world`] holds the loaded rows and the row-level checks every engine applies;
-//! [`check_eval`] evaluates CHECK constraints on a replayed row.
+//! [`check_eval`] evaluates CHECK constraints on a replayed row. With `CASCADE_TRACE_REPLAY`
+//! set, the loaded world and the verdict go to stderr.
 
 pub(crate) mod check_eval;
 pub(crate) mod load;
@@ -28,7 +29,27 @@ pub(crate) async fn decide(
         Ok(world) => world,
         Err(reason) => return Ok(Err(reason)),
     };
+    let trace = std::env::var_os("CASCADE_TRACE_REPLAY").is_some();
+    if trace {
+        for fk in &world.fks {
+            eprintln!(
+                "replay fk {} rank {} triggers {:?} {:?} {:?}",
+                fk.label, fk.rank, fk.delete_trigger, fk.update_trigger, fk.check_trigger
+            );
+        }
+        for t in &world.tables {
+            for r in &t.rows {
+                eprintln!(
+                    "replay row {} {:?} pos {:?} root {}",
+                    t.name, r.values, r.pos, r.root
+                );
+            }
+        }
+    }
     let verdict = s.engine.replay(&mut world);
+    if trace {
+        eprintln!("replay verdict {verdict:?}");
+    }
     if let Ok(None) = verdict
         && let Some(table) = world.tables.iter().find(|t| {
             t.rows
@@ -42,5 +63,47 @@ pub(crate) async fn decide(
             table.name
         )));
     }
+    if let Ok(None) = verdict
+        && let Some(table) = unique_clash(&world)
+    {
+        return Ok(Err(format!(
+            "a rewritten row of `{table}` takes a UNIQUE key that a row the delete removes \
+             still holds when the set-based executor rewrites (the engine's order frees it \
+             first)"
+        )));
+    }
     Ok(verdict)
+}
+
+/// A table where a surviving rewritten row's new unique key equals the old key of a row the
+/// delete removes: the executor rewrites before it deletes, so it would collide.
+fn unique_clash(world: &world::World) -> Option<String> {
+    for table in &world.tables {
+        for row in table
+            .rows
+            .iter()
+            .filter(|r| r.values != r.initial && !r.planned_delete)
+        {
+            for unique in &table.uniques {
+                if unique.iter().all(|&c| row.values[c] == row.initial[c]) {
+                    continue;
+                }
+                let key: Vec<&world::Val> = unique.iter().map(|&c| &row.values[c]).collect();
+                if key.iter().any(|v| v.is_none()) {
+                    continue;
+                }
+                let clash = table.rows.iter().any(|other| {
+                    other.planned_delete
+                        && unique
+                            .iter()
+                            .zip(&key)
+                            .all(|(&c, v)| &other.initial[c] == *v)
+                });
+                if clash {
+                    return Some(table.name.clone());
+                }
+            }
+        }
+    }
+    None
 }

@@ -30,6 +30,8 @@ pub(crate) enum State {
 #[derive(Debug, Clone)]
 pub(crate) struct Row {
     pub values: Vec<Val>,
+    /// The values as loaded.
+    pub initial: Vec<Val>,
     pub state: State,
     /// Physical order key (rowid, ctid, or the primary key), ascending.
     pub pos: Vec<i64>,

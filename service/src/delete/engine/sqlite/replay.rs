@@ -30,8 +30,8 @@ struct Run<'w> {
     w: &'w mut World,
     counter: i64,
     deferred: i64,
-    /// The FK that last added a violation, for the refusal.
-    last: Option<usize>,
+    /// The FK that last added a violation, and the kind it reports, for the refusal.
+    last: Option<(usize, RefusalKind)>,
 }
 
 /// Replays the delete of the world's root rows.
@@ -57,10 +57,10 @@ impl Run<'_> {
             }
         }
         if self.counter > 0 {
-            let fk = self.last.unwrap_or(0);
+            let (fk, kind) = self.last.unwrap_or((0, RefusalKind::NoAction));
             return Err(Stop::Refused(self.w.fk_failure(
                 fk,
-                RefusalKind::NoAction,
+                kind,
                 "SQLite's end-of-statement FK counter is above zero",
             )));
         }
@@ -77,7 +77,9 @@ impl Run<'_> {
         fks
     }
 
-    fn add(&mut self, fk: usize, n: i64) {
+    /// Adds `n` violations of `fk`: a parent row gone (`NoAction`), or a rewritten reference
+    /// with no parent (`FkMissingParent`).
+    fn add(&mut self, fk: usize, n: i64, kind: RefusalKind) {
         if n == 0 {
             return;
         }
@@ -85,7 +87,7 @@ impl Run<'_> {
             self.deferred += n;
         } else {
             self.counter += n;
-            self.last = Some(fk);
+            self.last = Some((fk, kind));
         }
     }
 
@@ -133,7 +135,7 @@ impl Run<'_> {
                 .into_iter()
                 .filter(|c| *c != id)
                 .count();
-            self.add(g, n as i64);
+            self.add(g, n as i64, RefusalKind::NoAction);
         }
         self.w.set_state(id, State::Deleted);
         for g in referencing {
@@ -207,7 +209,7 @@ impl Run<'_> {
                 .into_iter()
                 .filter(|c| *c != id)
                 .count();
-            self.add(g, n as i64);
+            self.add(g, n as i64, RefusalKind::NoAction);
         }
         self.w.set(id, &changes);
         for &g in &referencing {
@@ -235,7 +237,13 @@ impl Run<'_> {
                 continue;
             }
             if self.parent_missing(f, &values, Some(id)) {
-                self.add(f, 1);
+                // A reference the update wrote, or one to its own table merely re-checked.
+                let kind = if self.w.child_changed(f, &changes) {
+                    RefusalKind::FkMissingParent
+                } else {
+                    RefusalKind::NoAction
+                };
+                self.add(f, 1, kind);
             }
         }
         for g in referencing {
