@@ -1,6 +1,9 @@
 //! The verdict on a planned delete: combines the engine's per-edge verdicts with the limits
 //! that concern the whole delete (cascade depth, FK mismatch) and SQLite's end-of-statement FK
-//! counter, and builds the typed refusal with blocking keys and path.
+//! counter, and builds the typed refusal with blocking keys and path. Where the aggregate model
+//! cannot decide (the engine's order does), and whenever it refuses (to name the refusal the
+//! engine reaches first), it replays the engine's order over the rows involved (`simulate`);
+//! it abstains only where the replay cannot follow, saying why.
 
 use cascade_entity::RuleGraph;
 use cascade_entity::rules::FkAction;

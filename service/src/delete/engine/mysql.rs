@@ -2,7 +2,8 @@
 //! order, every check immediate (NO ACTION is RESTRICT, SET DEFAULT is stored as RESTRICT: the
 //! graph is normalised with `Dialect::effective_action` before judging). A row referencing itself
 //! blocks its own delete. Cascades fail at 15 levels. A temporary table cannot be opened twice
-//! in one statement, so the executor stages through mirror tables.
+//! in one statement, so the executor stages through mirror tables. Where the order decides,
+//! the judge replays it (`mysql/replay.rs`).
 
 mod replay;
 

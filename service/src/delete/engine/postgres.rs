@@ -3,7 +3,8 @@
 //! a row is the layer that deletes it). RESTRICT and non-deferred NO ACTION are checked when
 //! their event is reached: a referencing row deleted in an earlier or the same layer is gone by
 //! then, one deleted two or more layers later is still there. Within one layer the order
-//! follows physical row order, which the model cannot know: such cases are `order_dependent`.
+//! follows physical (ctid) order and trigger-name order: where that decides, the judge replays
+//! the queue (`postgres/replay.rs`) over the rows involved.
 
 mod replay;
 

@@ -3,7 +3,7 @@
 //! was already dangling cancels a violation); "foreign key mismatch" when a parent's FK points
 //! at non-key columns; trigger depth limit 1000. Any UPDATE of a row (an action's SET NULL or
 //! SET DEFAULT included) re-checks that row's references to its own table, and a dangling one
-//! counts as a violation.
+//! counts as a violation. Where the order decides, the judge replays it (`sqlite/replay.rs`).
 
 mod replay;
 
