@@ -237,7 +237,11 @@ async fn assemble(
     let mut tables: Vec<SimTable> = Vec::new();
     for name in &names {
         let Some(t) = graph.table(name) else { continue };
-        match sim_table(s, t).await? {
+        let referenced: BTreeSet<String> = graph
+            .referencing(name)
+            .flat_map(|(_, fk)| fk.parent_columns.iter().cloned())
+            .collect();
+        match sim_table(s, t, &referenced).await? {
             Ok(table) => tables.push(table),
             Err(reason) => return Ok(Err(reason)),
         }
@@ -497,7 +501,11 @@ fn unique_sets(t: &Table) -> Vec<Vec<String>> {
 }
 
 /// An empty table of the world: the columns any key, reference or CHECK of `t` needs.
-async fn sim_table(s: &Session<'_>, t: &Table) -> Result<Result<SimTable, String>, DeleteError> {
+async fn sim_table(
+    s: &Session<'_>,
+    t: &Table,
+    referenced: &BTreeSet<String>,
+) -> Result<Result<SimTable, String>, DeleteError> {
     let mut wanted: BTreeSet<&str> = t.primary_key.iter().map(String::as_str).collect();
     for fk in &t.foreign_keys {
         wanted.extend(fk.columns.iter().map(String::as_str));
@@ -509,21 +517,23 @@ async fn sim_table(s: &Session<'_>, t: &Table) -> Result<Result<SimTable, String
             }
         }
     }
-    if !t.checks.is_empty() {
-        wanted.extend(t.columns.iter().map(|c| c.name.as_str()));
+    wanted.extend(referenced.iter().map(String::as_str));
+    // Columns a CHECK may name (by text: naming one too many only loads it).
+    for check in &t.checks {
+        let text = check.expression.to_ascii_lowercase();
+        wanted.extend(
+            t.columns
+                .iter()
+                .filter(|c| text.contains(&c.name.to_ascii_lowercase()))
+                .map(|c| c.name.as_str()),
+        );
     }
-    // Columns other tables reference are added by name below.
-    let mut columns: Vec<String> = t
+    let columns: Vec<String> = t
         .columns
         .iter()
         .map(|c| c.name.clone())
         .filter(|c| wanted.contains(c.as_str()))
         .collect();
-    for c in &t.columns {
-        if !columns.contains(&c.name) {
-            columns.push(c.name.clone());
-        }
-    }
     let not_null = columns
         .iter()
         .map(|c| {
@@ -599,9 +609,15 @@ async fn read_rows(
     let rows: Vec<QueryResult> = s.query(&sql).await?;
     let n = table.columns.len();
     for row in rows {
-        let values: Vec<Val> = (0..n)
+        let Ok(values) = (0..n)
             .map(|i| row.try_get_by_index::<Option<String>>(i))
-            .collect::<Result<_, _>>()?;
+            .collect::<Result<Vec<Val>, _>>()
+        else {
+            return Ok(Err(format!(
+                "a key or reference column of `{}` is not readable as text",
+                table.name
+            )));
+        };
         let key: Vec<Val> = table.key.iter().map(|&k| values[k].clone()).collect();
         if !seen.insert(key.clone()) {
             continue;
