@@ -1,4 +1,4 @@
-//! `cascade bench`: db vs orm vs naive (and the plan preview), side by side, on identical fresh
+//! `cascade bench`: db vs orm vs batched vs naive (and the plan preview), side by side, on identical fresh
 //! copies; a table and the JSON report of DESIGN.md. Exit 1 when the methods' final tables differ.
 
 use std::io::Write;
@@ -30,6 +30,9 @@ pub struct BenchArgs {
     /// Statements the naive method may issue before it stops and is extrapolated.
     #[arg(long, default_value_t = 20_000)]
     pub naive_cap: u64,
+    /// Rows per transaction of the batched method.
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub batch_rows: u64,
 }
 
 pub(super) async fn run_bench(
@@ -65,6 +68,7 @@ pub(super) async fn run_bench(
         repeats: args.repeats,
         url: url_given.then(|| cli.url.clone()),
         naive_cap: args.naive_cap,
+        batch_rows: args.batch_rows,
         progress: Arc::new(Bar::new(cli.json)),
     };
     let report = run(&app.registry().rules()?, &options).await?;
@@ -81,6 +85,7 @@ pub(super) async fn run_bench(
             "peak RSS MiB",
             "RSS growth MiB",
             "rows affected",
+            "longest txn s",
         ]);
         for r in &report.results {
             grid.add_row([
@@ -106,6 +111,11 @@ pub(super) async fn run_bench(
                 format!("{:.1}", r.peak_rss_bytes as f64 / 1_048_576.0),
                 format!("{:.1}", r.rss_growth_bytes as f64 / 1_048_576.0),
                 r.rows_affected.to_string(),
+                if r.method == Method::Plan {
+                    "-".into()
+                } else {
+                    format!("{:.4}", r.longest_transaction_s)
+                },
             ]);
         }
         writeln!(out, "{grid}")?;

@@ -4,7 +4,9 @@
 //! A refused delete is a finding (exit 1); a selection no row matches is "nothing to delete"
 //! (exit 0, `{"nothing_matched": ...}` under `--json`), so re-running a finished delete
 //! succeeds; `--mode db --no-enforce` is refused before anything connects (the database would
-//! cascade nothing, and no report of the cascade could be true).
+//! cascade nothing, and no report of the cascade could be true). `--batch-rows N` deletes in
+//! leaf-first transactions of at most N rows (a progress bar on a terminal); one stopped
+//! part-way reports what was done and what is left, and running it again continues.
 
 use std::io::Write;
 
@@ -17,8 +19,8 @@ use super::{App, Cli, Status, write_json};
 use crate::render;
 use cascade_service::connect::{Enforce, connect};
 use cascade_service::delete::{
-    DeleteError, DeleteMode, DeleteOptions, Effect, Outcome, Refusal, Selection, VerifyReport,
-    delete, plan, verify_url,
+    BatchStopped, DeleteError, DeleteMode, DeleteOptions, DeleteReport, Effect, Outcome, Refusal,
+    Selection, VerifyReport, delete_reporting, plan, verify_url,
 };
 use cascade_service::snapshot::row_literal;
 
@@ -71,6 +73,14 @@ pub struct DeleteArgs {
     /// certification failure on a Galera cluster), the first included.
     #[arg(long, default_value_t = cascade_service::delete::DEFAULT_ATTEMPTS, value_parser = clap::value_parser!(u32).range(1..))]
     pub attempts: u32,
+    /// Delete leaf-first in transactions of at most N affected rows each (deleted + rewritten),
+    /// consistent between batches; the verdict is decided on the whole delete first. Killed or
+    /// stopped part-way, running the same command again finishes the job. ORM mode only.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub batch_rows: Option<u64>,
+    /// With --batch-rows: stop after K batches (consistently; run again to continue).
+    #[arg(long, value_name = "K", requires = "batch_rows")]
+    pub max_batches: Option<u64>,
 }
 
 async fn rules(
@@ -188,35 +198,106 @@ pub(super) async fn run_delete(
         }
         Err(e) => return Err(e.into()),
     };
+    if args.batch_rows.is_some() && args.mode == ModeArg::Db {
+        bail!(
+            "--batch-rows with --mode db: the database's own cascade deletes a whole subtree in \
+             one statement, so it cannot be split into batches; use --mode orm"
+        );
+    }
     let graph = rules(app, cli, &db).await?;
     let options = DeleteOptions::orm()
         .mode(args.mode.into())
         .dry_run(args.dry_run)
-        .attempts(args.attempts);
-    match delete(&db, &graph, &args.target.table, &selection, options).await {
+        .attempts(args.attempts)
+        .batch_rows(args.batch_rows)
+        .max_batches(args.max_batches);
+    let bar = crate::progress::Bar::new(cli.json);
+    let outcome = delete_reporting(&db, &graph, &args.target.table, &selection, options, &bar);
+    match outcome.await {
         Ok(report) if cli.json => write_json(out, &report).map(|_| Status::Clean),
         Ok(report) => {
-            writeln!(out, "{}", effect_grid(&report.effect))?;
-            writeln!(
-                out,
-                "{} rows deleted ({} mode, {} statements){}{}.",
-                report.effect.total_deleted(),
-                match report.mode {
-                    DeleteMode::Orm => "orm",
-                    DeleteMode::Db => "db",
-                },
-                report.statements,
-                retries(&report.conflicts),
-                if report.dry_run {
-                    "; dry run: rolled back"
-                } else {
-                    ""
-                }
-            )?;
+            print_report(&report, out)?;
             Ok(Status::Clean)
         }
+        Err(DeleteError::BatchStopped(stopped)) => batch_stopped(cli, *stopped, out),
         Err(error) => refused(cli, error, out),
     }
+}
+
+fn print_report(report: &DeleteReport, out: &mut dyn Write) -> anyhow::Result<()> {
+    writeln!(out, "{}", effect_grid(&report.effect))?;
+    writeln!(
+        out,
+        "{} rows deleted ({} mode, {} statements){}{}.",
+        report.effect.total_deleted(),
+        match report.mode {
+            DeleteMode::Orm => "orm",
+            DeleteMode::Db => "db",
+        },
+        report.statements,
+        retries(&report.conflicts),
+        if report.dry_run {
+            "; dry run: rolled back"
+        } else {
+            ""
+        }
+    )?;
+    if let Some(batches) = &report.batches {
+        writeln!(
+            out,
+            "{} batch(es) of at most {} rows (largest {}), {} round(s){}.",
+            batches.batches,
+            batches.batch_rows,
+            batches.largest_batch,
+            batches.rounds,
+            match &batches.left {
+                _ if batches.complete => String::new(),
+                Some(left) => format!(
+                    "; stopped as asked, {} rows left to delete and {} to rewrite: run the same \
+                     command again to continue",
+                    left.total_deleted(),
+                    left.updated.iter().map(|u| u.rows).sum::<u64>()
+                ),
+                None => "; stopped as asked: run the same command again to continue".to_owned(),
+            }
+        )?;
+    }
+    Ok(())
+}
+
+/// A batched delete that stopped part-way: what was done and what is left; a refusal or a
+/// blocked row is a finding (exit 1), anything else an error (exit 2).
+fn batch_stopped(cli: &Cli, stopped: BatchStopped, out: &mut dyn Write) -> anyhow::Result<Status> {
+    let finding = matches!(
+        stopped.cause,
+        DeleteError::Refused(_) | DeleteError::Blocked { .. }
+    );
+    if !finding {
+        return Err(DeleteError::BatchStopped(Box::new(stopped)).into());
+    }
+    if cli.json {
+        #[derive(Serialize)]
+        struct Stopped<'a> {
+            done: &'a DeleteReport,
+            cause: String,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            refused: Option<&'a Refusal>,
+        }
+        #[derive(Serialize)]
+        struct Wrapper<'a> {
+            stopped: Stopped<'a>,
+        }
+        let stop = Stopped {
+            done: &stopped.report,
+            cause: stopped.cause.to_string(),
+            refused: stopped.cause.refusal(),
+        };
+        write_json(out, &Wrapper { stopped: stop })?;
+    } else {
+        print_report(&stopped.report, out)?;
+        writeln!(out, "{stopped}")?;
+    }
+    Ok(Status::Finding)
 }
 
 /// `; 3 attempts (2 retried after a write conflict: 1213, 1213)` when the delete was retried.

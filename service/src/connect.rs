@@ -242,3 +242,71 @@ pub fn redact(url: &str) -> String {
         _ => url.to_owned(),
     }
 }
+
+/// A second connection to `db`'s database, one session that outlives its transactions (a pool
+/// of exactly one connection that is never recycled), with `db`'s FK enforcement: what a
+/// batched delete keeps its work tables in between batches. Closing it ends the session.
+pub async fn dedicated(db: &DatabaseConnection) -> Result<DatabaseConnection, DbErr> {
+    use sea_orm::sqlx::pool::PoolOptions;
+    let enforced = enforces_foreign_keys(db).await?;
+    let conn_err = |e: sqlx::Error| DbErr::Conn(RuntimeErr::SqlxError(Arc::new(e)));
+    let conn = match Dialect::from(db.get_database_backend()) {
+        Dialect::Sqlite => {
+            let options = (*db.get_sqlite_connection_pool().connect_options()).clone();
+            let pool = PoolOptions::<sqlx::Sqlite>::new()
+                .max_connections(1)
+                .min_connections(0)
+                .idle_timeout(None)
+                .max_lifetime(None)
+                .acquire_timeout(CONNECT_TIMEOUT)
+                .connect_with(options)
+                .await
+                .map_err(conn_err)?;
+            sea_orm::SqlxSqliteConnector::from_sqlx_sqlite_pool(pool)
+        }
+        Dialect::Postgres => {
+            let options = (*db.get_postgres_connection_pool().connect_options()).clone();
+            let pool = PoolOptions::<sqlx::Postgres>::new()
+                .max_connections(1)
+                .min_connections(0)
+                .idle_timeout(None)
+                .max_lifetime(None)
+                .acquire_timeout(CONNECT_TIMEOUT)
+                .connect_with(options)
+                .await
+                .map_err(conn_err)?;
+            sea_orm::SqlxPostgresConnector::from_sqlx_postgres_pool(pool)
+        }
+        Dialect::MySql => {
+            let options = (*db.get_mysql_connection_pool().connect_options()).clone();
+            let pool = PoolOptions::<sqlx::MySql>::new()
+                .max_connections(1)
+                .min_connections(0)
+                .idle_timeout(None)
+                .max_lifetime(None)
+                .acquire_timeout(CONNECT_TIMEOUT)
+                .connect_with(options)
+                .await
+                .map_err(conn_err)?;
+            sea_orm::SqlxMySqlConnector::from_sqlx_mysql_pool(pool)
+        }
+    };
+    // Settings made after connecting (MariaDB's foreign_key_checks) are not in the options.
+    if enforces_foreign_keys(&conn).await? != enforced {
+        let sql = match (Dialect::from(conn.get_database_backend()), enforced) {
+            (Dialect::Sqlite, on) => {
+                format!("PRAGMA foreign_keys = {}", if on { "ON" } else { "OFF" })
+            }
+            (Dialect::MySql, on) => format!("SET SESSION foreign_key_checks = {}", u8::from(on)),
+            (Dialect::Postgres, true) => "SET session_replication_role = origin".to_owned(),
+            (Dialect::Postgres, false) => "SET session_replication_role = replica".to_owned(),
+        };
+        conn.execute_unprepared(&sql).await?;
+        if enforces_foreign_keys(&conn).await? != enforced {
+            return Err(DbErr::Custom(format!(
+                "a second connection does not enforce FKs as the first does after `{sql}`"
+            )));
+        }
+    }
+    Ok(conn)
+}

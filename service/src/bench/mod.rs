@@ -58,6 +58,8 @@ pub struct BenchOptions {
     pub url: Option<String>,
     /// Statement budget of the naive method before it stops and is extrapolated.
     pub naive_cap: u64,
+    /// Rows per transaction of the `batched` method (`--batch-rows`).
+    pub batch_rows: u64,
     pub progress: Arc<dyn crate::progress::Progress>,
 }
 
@@ -67,6 +69,8 @@ pub enum Method {
     Db,
     Orm,
     Naive,
+    /// ORM mode in transactions of at most `batch_rows` rows (`--batch-rows`).
+    Batched,
     /// `plan`: the preview with exact counts (read-only).
     Plan,
 }
@@ -98,6 +102,8 @@ pub struct BenchResult {
     /// process also holds the loaded workload and, for SQLite, the database's page cache).
     pub rss_growth_bytes: u64,
     pub rows_affected: u64,
+    /// The longest single transaction (the whole delete, except for `batched`), seconds.
+    pub longest_transaction_s: f64,
     /// The naive run hit its statement cap; `median_s` is extrapolated from the rows it did.
     pub extrapolated: bool,
 }
@@ -132,6 +138,8 @@ struct Run {
     rss_growth: u64,
     completed_rows: Option<u64>,
     checksum: Option<Checksum>,
+    /// The longest transaction, when it is not the whole run.
+    longest_transaction: Option<f64>,
 }
 
 /// Runs every workload of `options` over `graph` (the app's declared rules).
@@ -149,7 +157,13 @@ pub async fn run(graph: &RuleGraph, options: &BenchOptions) -> Result<BenchRepor
         let scratch = Scratch::prepare(options, &graph, &built.fixtures).await?;
         let selection = Selection::keys([key.clone()]);
         let mut runs: Vec<(Method, Vec<Run>)> = Vec::new();
-        for method in [Method::Db, Method::Orm, Method::Plan, Method::Naive] {
+        for method in [
+            Method::Db,
+            Method::Orm,
+            Method::Batched,
+            Method::Plan,
+            Method::Naive,
+        ] {
             let repeats = if method == Method::Naive {
                 1
             } else {
@@ -159,16 +173,8 @@ pub async fn run(graph: &RuleGraph, options: &BenchOptions) -> Result<BenchRepor
             for _ in 0..repeats {
                 let url = scratch.fresh_copy(&graph, &built.fixtures).await?;
                 let db = connect(&url, Enforce::On).await?;
-                let run = time_method(
-                    &db,
-                    &graph,
-                    method,
-                    &table,
-                    &key,
-                    &selection,
-                    options.naive_cap,
-                )
-                .await?;
+                let run =
+                    time_method(&db, &graph, method, &table, &key, &selection, options).await?;
                 db.close().await?;
                 scratch.discard(&url).await?;
                 method_runs.push(run);
@@ -197,8 +203,10 @@ async fn time_method(
     table: &str,
     key: &[Value],
     selection: &Selection,
-    naive_cap: u64,
+    options: &BenchOptions,
 ) -> Result<Run, BenchError> {
+    let naive_cap = options.naive_cap;
+    let mut longest_transaction = None;
     reset_peak_rss();
     let rss_before = rss_bytes();
     let start = Instant::now();
@@ -227,6 +235,13 @@ async fn time_method(
             let report = delete(db, graph, table, selection, DeleteOptions::default()).await?;
             (report.statements, None)
         }
+        Method::Batched => {
+            let batched =
+                DeleteOptions::default().batch_rows(Some(Ord::max(options.batch_rows, 1)));
+            let report = delete(db, graph, table, selection, batched).await?;
+            longest_transaction = report.batches.map(|b| b.longest_batch_ms as f64 / 1000.0);
+            (report.statements, None)
+        }
         Method::Plan => {
             plan(db, graph, table, selection, DeleteMode::Orm).await?;
             (0, None)
@@ -252,6 +267,7 @@ async fn time_method(
         rss_growth,
         completed_rows,
         checksum,
+        longest_transaction,
     })
 }
 
@@ -317,6 +333,12 @@ fn summarise(
             peak_rss_bytes: method_runs.iter().map(|r| r.peak_rss).max().unwrap_or(0),
             rss_growth_bytes: method_runs.iter().map(|r| r.rss_growth).max().unwrap_or(0),
             rows_affected,
+            longest_transaction_s: median(
+                method_runs
+                    .iter()
+                    .map(|r| r.longest_transaction.unwrap_or_else(|| seconds(r)))
+                    .collect(),
+            ),
             extrapolated: method_runs.iter().any(|r| r.completed_rows.is_some()),
         });
     }

@@ -67,7 +67,7 @@ pub(crate) async fn apply_orm(
 
 /// `UPDATE child SET col = NULL|default ... WHERE rewrite`, or for several edges
 /// `SET col = CASE WHEN rewrite1 THEN ... ELSE col END ... WHERE rewrite1 OR rewrite2`.
-fn update_statement(s: &Session<'_>, child: &Table, group: &[&EdgeEffect]) -> String {
+pub(crate) fn update_statement(s: &Session<'_>, child: &Table, group: &[&EdgeEffect]) -> String {
     let value = |effect: &EdgeEffect, column: &str, in_case: bool| match effect.action {
         _ if effect.values.is_some() => effect
             .columns

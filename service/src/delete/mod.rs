@@ -27,6 +27,7 @@
 //! # Ok(()) }
 //! ```
 
+mod batch;
 mod checks;
 mod closure;
 mod effects;
@@ -46,6 +47,7 @@ use cascade_entity::RuleGraph;
 use cascade_entity::rules::{Dialect, Enforcement, Table};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, EntityTrait, TransactionTrait};
 
+pub use batch::{BatchStopped, BatchSummary};
 pub use predicate::PredicateError;
 pub use report::{
     ColumnUpdate, DeleteError, DeleteMode, DeleteReport, Effect, Refusal, RefusalKind,
@@ -54,6 +56,7 @@ pub use retry::{DEFAULT_ATTEMPTS, RetriedConflict, WriteSetLimit, WriteSetTooLar
 pub use selection::Selection;
 pub use verify::{Outcome, TableDiff, VerifyReport, verify, verify_url};
 
+use crate::progress::{NoProgress, Progress};
 use session::Session;
 
 /// How [`delete`] runs.
@@ -67,6 +70,11 @@ pub struct DeleteOptions {
     /// Runs of the whole transaction allowed when it loses a write conflict (a deadlock, or a
     /// Galera certification failure), the first included; at least 1 (the `retry` module).
     pub attempts: u32,
+    /// Batched delete ([`batch`](self#batched-deletes)): at most this many affected rows
+    /// (deleted + rewritten) per transaction, leaf-first; `None`: one transaction.
+    pub batch_rows: Option<u64>,
+    /// Batched delete: stop (consistently) after this many batches; re-running resumes.
+    pub max_batches: Option<u64>,
 }
 
 impl DeleteOptions {
@@ -97,12 +105,31 @@ impl DeleteOptions {
     }
 }
 
+impl DeleteOptions {
+    /// The same options, deleting in transactions of at most `rows` affected rows each
+    /// (leaf-first, consistent between batches, resumable by running the delete again).
+    #[must_use]
+    pub fn batch_rows(mut self, rows: Option<u64>) -> DeleteOptions {
+        self.batch_rows = rows;
+        self
+    }
+
+    /// The same options, stopping a batched delete after `batches` batches.
+    #[must_use]
+    pub fn max_batches(mut self, batches: Option<u64>) -> DeleteOptions {
+        self.max_batches = batches;
+        self
+    }
+}
+
 impl Default for DeleteOptions {
     fn default() -> DeleteOptions {
         DeleteOptions {
             mode: DeleteMode::Orm,
             dry_run: false,
             attempts: DEFAULT_ATTEMPTS,
+            batch_rows: None,
+            max_batches: None,
         }
     }
 }
@@ -175,6 +202,46 @@ pub async fn delete<C>(
 where
     C: Connection,
 {
+    delete_reporting(db, graph, table, selection, options, &NoProgress).await
+}
+
+/// [`delete`], reporting the progress of a batched delete (rows deleted and rewritten) to
+/// `progress`.
+pub async fn delete_reporting<C>(
+    db: &C,
+    graph: &RuleGraph,
+    table: &str,
+    selection: &Selection,
+    options: DeleteOptions,
+    progress: &dyn Progress,
+) -> Result<DeleteReport, DeleteError>
+where
+    C: Connection,
+{
+    if let Some(rows) = options.batch_rows
+        && !options.dry_run
+    {
+        let Some(connection) = db.database_connection() else {
+            return Err(DeleteError::BatchUnavailable(
+                "a batched delete commits every batch, so it cannot run inside the caller's \
+                 transaction; pass the DatabaseConnection"
+                    .to_owned(),
+            ));
+        };
+        if options.mode != DeleteMode::Orm {
+            return Err(DeleteError::BatchUnavailable(
+                "batches are ORM mode only: the database's own cascade deletes a whole subtree \
+                 in one statement"
+                    .to_owned(),
+            ));
+        }
+        if rows == 0 {
+            return Err(DeleteError::BatchUnavailable(
+                "--batch-rows must be at least 1".to_owned(),
+            ));
+        }
+        return batch::delete(connection, graph, table, selection, options, rows, progress).await;
+    }
     if options.mode == DeleteMode::Db && !crate::connect::enforces_foreign_keys(db).await? {
         return Err(DeleteError::DbModeWithoutEnforcement);
     }
@@ -201,6 +268,7 @@ where
         dry_run: options.dry_run,
         attempts: u32::try_from(conflicts.len()).map_or(u32::MAX, |n| n.saturating_add(1)),
         conflicts,
+        batches: None,
     })
 }
 
@@ -213,17 +281,28 @@ pub trait Connection:
 {
     /// Whether calls run inside a transaction the caller owns.
     fn in_callers_transaction(&self) -> bool;
+
+    /// The connection itself, where it is one (a batched delete opens its own session on it).
+    fn database_connection(&self) -> Option<&sea_orm::DatabaseConnection>;
 }
 
 impl Connection for sea_orm::DatabaseConnection {
     fn in_callers_transaction(&self) -> bool {
         false
     }
+
+    fn database_connection(&self) -> Option<&sea_orm::DatabaseConnection> {
+        Some(self)
+    }
 }
 
 impl Connection for DatabaseTransaction {
     fn in_callers_transaction(&self) -> bool {
         true
+    }
+
+    fn database_connection(&self) -> Option<&sea_orm::DatabaseConnection> {
+        None
     }
 }
 
@@ -236,7 +315,7 @@ enum Stage {
 
 /// The rules as `dialect` applies them in `mode`: actions normalised (InnoDB's NO ACTION and
 /// SET DEFAULT are RESTRICT), ORM-only rules dropped when the database does the work.
-fn effective_rules(graph: &RuleGraph, dialect: Dialect, mode: DeleteMode) -> RuleGraph {
+pub(crate) fn effective_rules(graph: &RuleGraph, dialect: Dialect, mode: DeleteMode) -> RuleGraph {
     let mut graph = graph.clone();
     for table in graph.tables.values_mut() {
         if mode == DeleteMode::Db {
@@ -262,53 +341,19 @@ async fn run<C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransac
 ) -> Result<(Effect, u64), DeleteError> {
     let dialect = Dialect::from(db.get_database_backend());
     let graph = effective_rules(graph, dialect, mode);
-    let root = graph
-        .table(table)
-        .ok_or_else(|| DeleteError::UnknownTable(table.to_owned()))?;
-    if root.primary_key.is_empty() {
-        return Err(DeleteError::NoPrimaryKey(table.to_owned()));
-    }
-    let reach = crate::reach::reach(&graph, table);
-    let reachable: Vec<&Table> = std::iter::once(root)
-        .chain(reach.deleted.keys().filter_map(|t| graph.table(t)))
-        .collect();
-    let path_to = |parent: &str| -> Vec<String> {
-        reach
-            .deleted
-            .get(parent)
-            .and_then(|paths| paths.first())
-            .map(|path| path.iter().map(|edge| edge.label()).collect())
-            .unwrap_or_default()
-    };
-
     let txn = db.begin().await?;
     let mut s = Session::new(&txn);
-    let root_select = selection.root_select(txn.get_database_backend(), table, &root.primary_key);
     let outcome = async {
-        let closure = closure::compute(
-            &mut s,
-            &graph,
-            table,
-            (
-                root_select.sql.clone(),
-                root_select.values.clone().map(|v| v.0).unwrap_or_default(),
-            ),
-            &reachable,
-        )
-        .await?;
-        let edge_effects = effects::measure(&mut s, &graph, &closure).await?;
-        let refusal = judge::judge(&mut s, &graph, &closure, &edge_effects, &path_to).await?;
-        let effect = Effect {
-            root: table.to_owned(),
-            deleted: closure
-                .tables
-                .iter()
-                .filter(|(_, w)| w.deleted > 0)
-                .map(|(t, w)| (t.clone(), w.deleted))
-                .collect(),
-            updated: effects::column_updates(&edge_effects),
-            depth: closure.max_generation,
-        };
+        let Derived {
+            closure,
+            effects: edge_effects,
+            refusal,
+            effect,
+        } = derive(&mut s, &graph, table, selection).await?;
+        let root_key = graph
+            .table(table)
+            .map(|t| t.primary_key.clone())
+            .unwrap_or_default();
         match (mode, refusal) {
             (DeleteMode::Orm, Some(refusal)) => {
                 return Err(DeleteError::Refused(Box::new(refusal)));
@@ -324,15 +369,11 @@ async fn run<C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransac
                     execute::apply_orm(&mut s, &graph, &closure, &edge_effects).await?
                 }
                 DeleteMode::Db => {
-                    execute::apply_native(&mut s, table, selection, &root.primary_key).await?;
+                    execute::apply_native(&mut s, table, selection, &root_key).await?;
                 }
             }
         }
-        for name in closure.all_names() {
-            let q = |i: &str| s.q(i);
-            let drop = s.engine.drop_work_table(&q, &name);
-            s.exec(&drop).await?;
-        }
+        drop_work_tables(&mut s, &closure).await?;
         Ok(effect)
     }
     .await;
@@ -351,4 +392,85 @@ async fn run<C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransac
             Err(error)
         }
     }
+}
+
+/// What the engine knows about a delete before it changes anything: the closure (in work
+/// tables), the effects of the non-cascading edges, the verdict, and the effect it adds up to.
+pub(crate) struct Derived {
+    pub closure: closure::Closure,
+    pub effects: Vec<effects::EdgeEffect>,
+    pub refusal: Option<Refusal>,
+    pub effect: Effect,
+}
+
+/// Computes the closure of the rows `selection` picks in `table` and judges it, under `graph`
+/// (already the effective rules), in the session's transaction. Changes nothing but work tables.
+pub(crate) async fn derive(
+    s: &mut Session<'_>,
+    graph: &RuleGraph,
+    table: &str,
+    selection: &Selection,
+) -> Result<Derived, DeleteError> {
+    let root = graph
+        .table(table)
+        .ok_or_else(|| DeleteError::UnknownTable(table.to_owned()))?;
+    if root.primary_key.is_empty() {
+        return Err(DeleteError::NoPrimaryKey(table.to_owned()));
+    }
+    let reach = crate::reach::reach(graph, table);
+    let reachable: Vec<&Table> = std::iter::once(root)
+        .chain(reach.deleted.keys().filter_map(|t| graph.table(t)))
+        .collect();
+    let path_to = |parent: &str| -> Vec<String> {
+        reach
+            .deleted
+            .get(parent)
+            .and_then(|paths| paths.first())
+            .map(|path| path.iter().map(|edge| edge.label()).collect())
+            .unwrap_or_default()
+    };
+    let root_select = selection.root_select(s.txn.get_database_backend(), table, &root.primary_key);
+    let closure = closure::compute(
+        s,
+        graph,
+        table,
+        (
+            root_select.sql.clone(),
+            root_select.values.clone().map(|v| v.0).unwrap_or_default(),
+        ),
+        &reachable,
+    )
+    .await?;
+    let edge_effects = effects::measure(s, graph, &closure).await?;
+    let refusal = judge::judge(s, graph, &closure, &edge_effects, &path_to).await?;
+    let effect = Effect {
+        root: table.to_owned(),
+        deleted: closure
+            .tables
+            .iter()
+            .filter(|(_, w)| w.deleted > 0)
+            .map(|(t, w)| (t.clone(), w.deleted))
+            .collect(),
+        updated: effects::column_updates(&edge_effects),
+        depth: closure.max_generation,
+    };
+    Ok(Derived {
+        closure,
+        effects: edge_effects,
+        refusal,
+        effect,
+    })
+}
+
+/// Drops every work table (and mirror) of `closure`.
+pub(crate) async fn drop_work_tables(
+    s: &mut Session<'_>,
+    closure: &closure::Closure,
+) -> Result<(), DeleteError> {
+    for name in closure.all_names() {
+        let q = |i: &str| s.q(i);
+        let drop = s.engine.drop_work_table(&q, &name);
+        s.exec(&drop).await?;
+    }
+    Ok(())
 }

@@ -8,6 +8,7 @@ use sea_orm::DbErr;
 use serde::Serialize;
 use thiserror::Error;
 
+use super::batch::{BatchStopped, BatchSummary};
 use super::retry::{RetriedConflict, WriteSetTooLarge};
 
 /// Why a delete is refused: the `kind` field of `--json` output.
@@ -161,6 +162,9 @@ pub struct DeleteReport {
     /// The write conflicts that were retried, in order.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub conflicts: Vec<RetriedConflict>,
+    /// How a batched delete (`--batch-rows`) went: batches, the largest, what is left.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batches: Option<BatchSummary>,
 }
 
 /// Why a plan or delete did not happen; in every case nothing changed.
@@ -214,6 +218,27 @@ pub enum DeleteError {
          work itself, or a connection that enforces FKs"
     )]
     DbModeWithoutEnforcement,
+    /// A batched delete stopped part-way: every committed batch left a consistent database;
+    /// the report says what was done and what is left, and re-running the same delete resumes.
+    #[error("{0}")]
+    BatchStopped(Box<BatchStopped>),
+    /// A batched delete was asked for where it cannot run: inside the caller's transaction
+    /// (batches must commit), in DB mode, or with batches of 0 rows.
+    #[error("{0}")]
+    BatchUnavailable(String),
+    /// Rows of the closure that something outside the delete still references (a row written
+    /// after the verdict, or a reference the engine's rules do not act on): they cannot be
+    /// deleted leaf-first without leaving a dangling reference.
+    #[error(
+        "{rows} row(s) of `{table}` to be deleted are still referenced by rows outside the delete \
+         (written after the verdict?); deleting them would leave dangling references"
+    )]
+    Blocked {
+        /// The table holding the blocked rows.
+        table: String,
+        /// How many of its rows are blocked.
+        rows: u64,
+    },
     /// A statement failed for another reason.
     #[error(transparent)]
     Db(#[from] DbErr),

@@ -15,6 +15,8 @@ pub(crate) struct Session<'a> {
     pub dialect: Dialect,
     pub engine: &'static dyn Engine,
     pub statements: u64,
+    /// Work tables outlive COMMIT (a batched delete's closure, kept across its batches).
+    pub lasting: bool,
 }
 
 impl<'a> Session<'a> {
@@ -25,6 +27,7 @@ impl<'a> Session<'a> {
             dialect,
             engine: engine(dialect),
             statements: 0,
+            lasting: false,
         }
     }
 
@@ -74,7 +77,11 @@ impl<'a> Session<'a> {
         if self.engine.work_tables_outlive_rollback() {
             statements.push(self.engine.drop_work_table(&q, name));
         }
-        statements.extend(self.engine.create_work_table(&q, name, table, key));
+        if self.lasting {
+            statements.extend(self.engine.create_lasting_work_table(&q, name, table, key));
+        } else {
+            statements.extend(self.engine.create_work_table(&q, name, table, key));
+        }
         for statement in statements {
             self.exec(&statement).await?;
         }

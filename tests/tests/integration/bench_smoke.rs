@@ -11,7 +11,7 @@ async fn bench_runs_and_methods_agree_on_sqlite() {
     let report: serde_json::Value = serde_json::from_str(&out).expect("json");
     assert_eq!(report["tables_identical"], true);
     let results = report["results"].as_array().expect("results");
-    assert_eq!(results.len(), 8, "4 methods x 2 workloads");
+    assert_eq!(results.len(), 10, "5 methods x 2 workloads");
     for result in results {
         for field in [
             "backend",
@@ -23,6 +23,7 @@ async fn bench_runs_and_methods_agree_on_sqlite() {
             "statements",
             "peak_rss_bytes",
             "rows_affected",
+            "longest_transaction_s",
         ] {
             assert!(!result[field].is_null(), "{field} missing in {result}");
         }
@@ -35,6 +36,10 @@ async fn bench_runs_and_methods_agree_on_sqlite() {
             .and_then(|r| r["statements"].as_u64())
     };
     assert_eq!(statements("db"), Some(1));
+    assert!(
+        statements("batched") >= statements("orm"),
+        "batches add statements"
+    );
     assert!(
         statements("naive") > statements("orm"),
         "row by row issues more statements"

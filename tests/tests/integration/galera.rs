@@ -8,7 +8,8 @@
 //! conflict is error 1213 (SQLSTATE 40001) at COMMIT, or at the statement running when a
 //! replicated write aborts the transaction; `wsrep_max_ws_rows` exceeded is error 1180 and
 //! `wsrep_max_ws_size` exceeded error 1105; rows InnoDB cascades itself are not counted against
-//! `wsrep_max_ws_rows`. The "succeeds with `--batch-rows`" half waits for batching to land.
+//! `wsrep_max_ws_rows`. The same delete succeeds with `--batch-rows` (library and CLI), leaving
+//! identical tables on every node and no orphans.
 
 mod cluster;
 
@@ -527,6 +528,57 @@ async fn a_delete_larger_than_one_write_set_fails_whole_and_names_batch_rows() {
         })
         .await;
         identical_on_every_node(&c, &graph).await;
+        no_orphans_anywhere(&c, &graph).await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delete_larger_than_one_write_set_succeeds_in_batches() {
+    with_cluster(|c| async move {
+        let graph = prepare(&c, 2000).await;
+        let node1 = c.app(0).await;
+        let three = Selection::condition(Condition::all().add(project::Column::Uid.is_in([
+            "project-0000001",
+            "project-0000002",
+            "project-0000003",
+        ])));
+        with_global(&c.nodes[0], "wsrep_max_ws_rows", 50, || async {
+            let batched = DeleteOptions::default().batch_rows(Some(40));
+            let report = delete(&node1, &graph, "project", &three, batched)
+                .await
+                .expect("batched delete fits the write-set cap");
+            let batches = report.batches.clone().expect("batched report");
+            assert!(report.effect.total_deleted() > 50, "{report:?}");
+            assert!(
+                batches.complete && batches.largest_batch <= 40,
+                "{batches:?}"
+            );
+            assert!(batches.batches > 1, "{batches:?}");
+            // The CLI, on the next projects.
+            let (status, out) = cascade(&[
+                "delete",
+                "--url",
+                &c.urls[0],
+                "--table",
+                "project",
+                "--where",
+                "uid IN ('project-0000004', 'project-0000005')",
+                "--batch-rows",
+                "40",
+            ])
+            .await;
+            assert!(matches!(status, Ok(Status::Clean)), "{status:?}: {out}");
+            assert!(out.contains("batch(es) of at most 40 rows"), "{out}");
+        })
+        .await;
+        let after = identical_on_every_node(&c, &graph).await;
+        assert!(
+            after["project"]
+                .iter()
+                .all(|row| !row.iter().flatten().any(|v| v == "project-0000001")),
+            "project-0000001 deleted"
+        );
         no_orphans_anywhere(&c, &graph).await;
     })
     .await;

@@ -14,6 +14,7 @@ mod bad_input;
 mod bench_smoke;
 mod cli;
 mod ddl_cycles;
+mod delete_batched;
 mod delete_differential;
 mod delete_domain;
 mod delete_semantics;

@@ -65,6 +65,18 @@ pub(crate) trait Engine: Sync {
 
     fn drop_work_table(&self, q: &dyn Fn(&str) -> String, name: &str) -> String;
 
+    /// Like [`Engine::create_work_table`], for a table that must outlive COMMIT (a batched
+    /// delete keeps its closure across the transactions of its batches, on one connection).
+    fn create_lasting_work_table(
+        &self,
+        q: &dyn Fn(&str) -> String,
+        name: &str,
+        table: &str,
+        key: &[String],
+    ) -> Vec<String> {
+        self.create_work_table(q, name, table, key)
+    }
+
     /// `INSERT ... SELECT` that skips rows whose key is already present.
     fn insert_ignore(&self, into: &str, select: &str) -> String;
 

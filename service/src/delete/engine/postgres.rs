@@ -18,6 +18,28 @@ use super::{Engine, OrderFacts, Verdict, error_code, error_text};
 
 pub(crate) struct Postgres;
 
+/// A temporary work table typed like `table`'s key, unique on it; `on_commit` is
+/// `" ON COMMIT DROP"` or empty.
+fn work_table(
+    q: &dyn Fn(&str) -> String,
+    name: &str,
+    table: &str,
+    key: &[String],
+    on_commit: &str,
+) -> Vec<String> {
+    let cols: Vec<String> = key.iter().map(|c| q(c)).collect();
+    vec![
+        format!(
+            "CREATE TEMP TABLE {}{on_commit} AS SELECT {}, CAST(0 AS BIGINT) AS cascade_gen \
+             FROM {} WITH NO DATA",
+            q(name),
+            cols.join(", "),
+            q(table)
+        ),
+        format!("CREATE UNIQUE INDEX ON {} ({})", q(name), cols.join(", ")),
+    ]
+}
+
 impl Engine for Postgres {
     fn create_work_table(
         &self,
@@ -26,21 +48,22 @@ impl Engine for Postgres {
         table: &str,
         key: &[String],
     ) -> Vec<String> {
-        let cols: Vec<String> = key.iter().map(|c| q(c)).collect();
-        vec![
-            format!(
-                "CREATE TEMP TABLE {} ON COMMIT DROP AS SELECT {}, CAST(0 AS BIGINT) AS cascade_gen \
-                 FROM {} WITH NO DATA",
-                q(name),
-                cols.join(", "),
-                q(table)
-            ),
-            format!("CREATE UNIQUE INDEX ON {} ({})", q(name), cols.join(", ")),
-        ]
+        work_table(q, name, table, key, " ON COMMIT DROP")
     }
 
     fn drop_work_table(&self, q: &dyn Fn(&str) -> String, name: &str) -> String {
         format!("DROP TABLE IF EXISTS {}", q(name))
+    }
+
+    /// Without `ON COMMIT DROP`: a temporary table lives until the session ends.
+    fn create_lasting_work_table(
+        &self,
+        q: &dyn Fn(&str) -> String,
+        name: &str,
+        table: &str,
+        key: &[String],
+    ) -> Vec<String> {
+        work_table(q, name, table, key, "")
     }
 
     fn insert_ignore(&self, into: &str, select: &str) -> String {
