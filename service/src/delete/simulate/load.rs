@@ -606,7 +606,16 @@ async fn read_rows(
         select.join(", "),
         ROW_BOUND + 1
     );
-    let rows: Vec<QueryResult> = s.query(&sql).await?;
+    // A table without the position column (SQLite `WITHOUT ROWID`) is not replayed.
+    let rows: Vec<QueryResult> = match s.query(&sql).await {
+        Ok(rows) => rows,
+        Err(error) => {
+            return Ok(Err(format!(
+                "the rows of `{}` could not be read in the engine's order: {error}",
+                table.name
+            )));
+        }
+    };
     let n = table.columns.len();
     for row in rows {
         let Ok(values) = (0..n)
