@@ -30,10 +30,18 @@ pub struct BenchArgs {
     /// Statements the naive method may issue before it stops and is extrapolated.
     #[arg(long, default_value_t = 20_000)]
     pub naive_cap: u64,
+    /// Time every method in this process instead of one child process per run (the peak RSS
+    /// then includes the loaded workload).
+    #[arg(long)]
+    pub in_process: bool,
     /// Rows per transaction of the batched method.
     #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub batch_rows: u64,
 }
+
+/// The binary's own command line (set by `main`, not by in-process runs such as tests): how a
+/// bench re-runs itself to time one method in a child process.
+pub(crate) static REEXEC: std::sync::OnceLock<Vec<std::ffi::OsString>> = std::sync::OnceLock::new();
 
 pub(super) async fn run_bench(
     app: &App,
@@ -41,6 +49,12 @@ pub(super) async fn run_bench(
     args: &BenchArgs,
     out: &mut dyn Write,
 ) -> anyhow::Result<Status> {
+    let graph = app.registry().rules()?;
+    // A child process started by the bench below: time the one method it names.
+    if let Some(measured) = cascade_service::bench::run_child(&graph).await {
+        writeln!(out, "{}", serde_json::to_string(&measured?)?)?;
+        return Ok(Status::Clean);
+    }
     let url_given = cli.url != cascade_service::connect::DEFAULT_URL
         && std::env::var("DATABASE_URL").ok().as_deref() != Some(cli.url.as_str());
     let workloads: Vec<_> = app
@@ -70,8 +84,9 @@ pub(super) async fn run_bench(
         naive_cap: args.naive_cap,
         batch_rows: args.batch_rows,
         progress: Arc::new(Bar::new(cli.json)),
+        isolate: (!args.in_process).then(|| REEXEC.get().cloned()).flatten(),
     };
-    let report = run(&app.registry().rules()?, &options).await?;
+    let report = run(&graph, &options).await?;
     if cli.json {
         write_json(out, &report)?;
     } else {

@@ -19,8 +19,8 @@ use super::{App, Cli, Status, write_json};
 use crate::render;
 use cascade_service::connect::{Enforce, connect};
 use cascade_service::delete::{
-    BatchStopped, DeleteError, DeleteMode, DeleteOptions, DeleteReport, Effect, Outcome, Refusal,
-    Selection, VerifyReport, delete_reporting, plan, verify_url,
+    BatchStopped, DeleteError, DeleteMode, DeleteOptions, DeleteReport, Effect, EngineActions,
+    Outcome, Refusal, Selection, VerifyReport, delete_reporting, plan, verify_url,
 };
 use cascade_service::snapshot::row_literal;
 
@@ -66,6 +66,10 @@ pub struct DeleteArgs {
     /// database would cascade nothing.
     #[arg(long)]
     pub no_enforce: bool,
+    /// Keep the database's own FK actions on while ORM mode deletes (by default they are
+    /// suspended where that is safe, and an integrity check runs before commit).
+    #[arg(long)]
+    pub keep_engine_actions: bool,
     /// Do everything, report it, then roll back.
     #[arg(long)]
     pub dry_run: bool,
@@ -209,6 +213,11 @@ pub(super) async fn run_delete(
         .mode(args.mode.into())
         .dry_run(args.dry_run)
         .attempts(args.attempts)
+        .engine_actions(if args.keep_engine_actions {
+            EngineActions::KeepOn
+        } else {
+            EngineActions::Auto
+        })
         .batch_rows(args.batch_rows)
         .max_batches(args.max_batches);
     let bar = crate::progress::Bar::new(cli.json);

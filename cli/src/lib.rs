@@ -172,6 +172,13 @@ pub const ERROR_EXIT: u8 = 2;
 /// Parses the process's arguments, runs the command for `app` with its report on stdout and any
 /// error on stderr, and returns the exit code (see the crate docs).
 pub async fn main(app: App) -> ExitCode {
+    // How to run this very command again: `bench` runs each timed method in a child process.
+    if let Ok(program) = std::env::current_exe() {
+        let command = std::iter::once(program.into_os_string())
+            .chain(std::env::args_os().skip(1))
+            .collect();
+        let _ = bench::REEXEC.set(command);
+    }
     let mut stdout = std::io::stdout().lock();
     let mut stderr = std::io::stderr();
     ExitCode::from(run_args(&app, std::env::args_os(), &mut stdout, &mut stderr).await)

@@ -1,9 +1,13 @@
 //! Pinned delete cases: one schema, data and delete per case, with the outcome each engine is
 //! expected to give, checked by the verifier (the native delete with enforcement on against our
 //! executor with enforcement off, outcome and every table compared). A case states its expected
-//! outcome per engine, so it cannot pass by both sides being wrong the same way.
+//! outcome per engine, so it cannot pass by both sides being wrong the same way. Every case is
+//! checked in both execution modes of the ORM side: enforcement off, and the engine's own
+//! actions suspended where safe with the closing integrity check (`OrmSide`).
 
-use cascade_service::delete::{Outcome, RefusalKind, Selection, VerifyReport, verify_url};
+use cascade_service::delete::{
+    OrmSide, Outcome, RefusalKind, Selection, VerifyReport, verify_url_with,
+};
 use sea_orm::Condition;
 use sea_orm::sea_query::Expr;
 
@@ -37,20 +41,41 @@ pub async fn check(db: &TestDb, case: Case, expect: Expect) -> VerifyReport {
         .await
         .expect("introspect");
     let selection = Selection::condition(Condition::all().add(Expr::cust(case.predicate)));
-    let report = verify_url(&db.url, &graph, case.table, &selection)
-        .await
-        .expect("verify");
+    let suspended = verify_url_with(
+        &db.url,
+        &graph,
+        case.table,
+        &selection,
+        OrmSide::ActionsSuspended,
+    )
+    .await
+    .expect("verify with the engine's actions suspended");
+    expect_outcome(db, &suspended, expect, "actions suspended");
+    let report = verify_url_with(
+        &db.url,
+        &graph,
+        case.table,
+        &selection,
+        OrmSide::EnforcementOff,
+    )
+    .await
+    .expect("verify");
+    expect_outcome(db, &report, expect, "enforcement off");
+    report
+}
+
+fn expect_outcome(db: &TestDb, report: &VerifyReport, expect: Expect, side: &str) {
     let dialect = db.dialect;
     match expect {
         Expect::Any => {}
         Expect::Abstain => assert!(
             report.abstained,
-            "{dialect}: expected the model to abstain: {report:#?}"
+            "{dialect} ({side}): expected the model to abstain: {report:#?}"
         ),
         Expect::Deleted(rows) => {
-            assert!(report.matches, "{dialect}: {report:#?}");
+            assert!(report.matches, "{dialect} ({side}): {report:#?}");
             let Outcome::Deleted { deleted } = &report.native else {
-                panic!("{dialect}: native refused: {report:#?}")
+                panic!("{dialect} ({side}): native refused: {report:#?}")
             };
             assert_eq!(
                 deleted.values().sum::<u64>(),
@@ -59,9 +84,9 @@ pub async fn check(db: &TestDb, case: Case, expect: Expect) -> VerifyReport {
             );
         }
         Expect::Refused(kind) => {
-            assert!(report.matches, "{dialect}: {report:#?}");
+            assert!(report.matches, "{dialect} ({side}): {report:#?}");
             let Outcome::Refused { kind: native, .. } = &report.native else {
-                panic!("{dialect}: native deleted: {report:#?}")
+                panic!("{dialect} ({side}): native deleted: {report:#?}")
             };
             assert_eq!(
                 native.engine_class(dialect),
@@ -69,10 +94,12 @@ pub async fn check(db: &TestDb, case: Case, expect: Expect) -> VerifyReport {
                 "{dialect}: native kind"
             );
             let Outcome::Refused { kind: orm, .. } = &report.orm else {
-                panic!("{dialect}: orm deleted")
+                panic!("{dialect} ({side}): orm deleted")
             };
-            assert_eq!(*orm, kind, "{dialect}: the model names the precise kind");
+            assert_eq!(
+                *orm, kind,
+                "{dialect} ({side}): the model names the precise kind"
+            );
         }
     }
-    report
 }

@@ -4,8 +4,11 @@
 //! Each workload is loaded once into a migrated scratch database (excluded from timing); every
 //! method then runs on an identical fresh copy (SQLite: a file copy, PostgreSQL: `CREATE DATABASE
 //! ... TEMPLATE`, MariaDB or an explicit `--url`: a fresh reload). The final tables are compared
-//! by checksum across methods, and a mismatch fails the run loudly.
+//! by checksum across methods, and a mismatch fails the run loudly. Methods run in rounds (each
+//! method once per round), and, when the caller says how to re-run itself
+//! ([`BenchOptions::isolate`]), each timed run in its own process (`child`).
 
+mod child;
 mod measure;
 mod naive;
 mod scratch;
@@ -20,6 +23,8 @@ use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait, Query, Value};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, TransactionTrait};
 use serde::Serialize;
 use thiserror::Error;
+
+pub use child::{CHILD_ENV, ChildRun, run_child};
 
 use crate::connect::{Enforce, connect};
 use crate::delete::{DeleteError, DeleteMode, DeleteOptions, Selection, delete, plan};
@@ -61,16 +66,20 @@ pub struct BenchOptions {
     /// Rows per transaction of the `batched` method (`--batch-rows`).
     pub batch_rows: u64,
     pub progress: Arc<dyn crate::progress::Progress>,
+    /// The command (program, then arguments) that re-runs this bench: each timed method then
+    /// runs in a child process started from it with [`CHILD_ENV`] set, so the peak RSS reported
+    /// is the method's own. `None`: in this process.
+    pub isolate: Option<Vec<std::ffi::OsString>>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Method {
     Db,
     Orm,
-    Naive,
     /// ORM mode in transactions of at most `batch_rows` rows (`--batch-rows`).
     Batched,
+    Naive,
     /// `plan`: the preview with exact counts (read-only).
     Plan,
 }
@@ -130,7 +139,7 @@ pub enum BenchError {
     Fixture(#[from] FixtureError),
 }
 
-/// One timed run of one method.
+/// One timed run of one method, and the tables' checksum after it.
 struct Run {
     seconds: f64,
     statements: u64,
@@ -140,6 +149,20 @@ struct Run {
     checksum: Option<Checksum>,
     /// The longest transaction, when it is not the whole run.
     longest_transaction: Option<f64>,
+}
+
+impl Run {
+    fn of(run: ChildRun, checksum: Option<Checksum>) -> Run {
+        Run {
+            seconds: run.seconds,
+            statements: run.statements,
+            peak_rss: run.peak_rss,
+            rss_growth: run.rss_growth,
+            completed_rows: run.completed_rows,
+            checksum,
+            longest_transaction: run.longest_transaction,
+        }
+    }
 }
 
 /// Runs every workload of `options` over `graph` (the app's declared rules).
@@ -156,30 +179,67 @@ pub async fn run(graph: &RuleGraph, options: &BenchOptions) -> Result<BenchRepor
         let key = built.fixtures.key_of(&graph, &built.root)?;
         let scratch = Scratch::prepare(options, &graph, &built.fixtures).await?;
         let selection = Selection::keys([key.clone()]);
-        let mut runs: Vec<(Method, Vec<Run>)> = Vec::new();
-        for method in [
+        let mut runs: Vec<(Method, Vec<Run>)> = [
             Method::Db,
             Method::Orm,
             Method::Batched,
             Method::Plan,
             Method::Naive,
-        ] {
-            let repeats = if method == Method::Naive {
-                1
-            } else {
-                options.repeats.max(1)
-            };
-            let mut method_runs = Vec::new();
-            for _ in 0..repeats {
+        ]
+        .into_iter()
+        .map(|m| (m, Vec::new()))
+        .collect();
+        // Rounds of every method in turn, so a machine shared with other work slows all
+        // methods alike; the naive method runs once.
+        for round in 0..options.repeats.max(1) {
+            for (method, method_runs) in &mut runs {
+                let method = *method;
+                if method == Method::Naive && round > 0 {
+                    continue;
+                }
                 let url = scratch.fresh_copy(&graph, &built.fixtures).await?;
-                let db = connect(&url, Enforce::On).await?;
-                let run =
-                    time_method(&db, &graph, method, &table, &key, &selection, options).await?;
+                let spec = options.isolate.as_ref().and_then(|command| {
+                    child::ChildSpec::new(
+                        &url,
+                        method,
+                        &table,
+                        &key,
+                        (options.naive_cap, options.batch_rows),
+                    )
+                    .map(|spec| (command, spec))
+                });
+                let db;
+                let measured = match spec {
+                    Some((command, spec)) => {
+                        let measured = child::spawn(command, &spec).await?;
+                        db = connect(&url, Enforce::On).await?;
+                        measured
+                    }
+                    None => {
+                        db = connect(&url, Enforce::On).await?;
+                        time_method(
+                            &db,
+                            &graph,
+                            method,
+                            &table,
+                            &key,
+                            &selection,
+                            (options.naive_cap, options.batch_rows),
+                        )
+                        .await?
+                    }
+                };
+                let changed = method != Method::Plan && measured.completed_rows.is_none();
+                let checksum = if changed {
+                    Some(checksum(&db, &graph).await?)
+                } else {
+                    None
+                };
+                let run = Run::of(measured, checksum);
                 db.close().await?;
                 scratch.discard(&url).await?;
                 method_runs.push(run);
             }
-            runs.push((method, method_runs));
         }
         let rows_affected = {
             let url = scratch.fresh_copy(&graph, &built.fixtures).await?;
@@ -203,9 +263,8 @@ async fn time_method(
     table: &str,
     key: &[Value],
     selection: &Selection,
-    options: &BenchOptions,
-) -> Result<Run, BenchError> {
-    let naive_cap = options.naive_cap;
+    (naive_cap, batch_rows): (u64, u64),
+) -> Result<ChildRun, BenchError> {
     let mut longest_transaction = None;
     reset_peak_rss();
     let rss_before = rss_bytes();
@@ -236,8 +295,7 @@ async fn time_method(
             (report.statements, None)
         }
         Method::Batched => {
-            let batched =
-                DeleteOptions::default().batch_rows(Some(Ord::max(options.batch_rows, 1)));
+            let batched = DeleteOptions::default().batch_rows(Some(Ord::max(batch_rows, 1)));
             let report = delete(db, graph, table, selection, batched).await?;
             longest_transaction = report.batches.map(|b| b.longest_batch_ms as f64 / 1000.0);
             (report.statements, None)
@@ -254,19 +312,12 @@ async fn time_method(
     let seconds = start.elapsed().as_secs_f64();
     let peak_rss = peak_rss_bytes();
     let rss_growth = peak_rss.saturating_sub(rss_before);
-    let changed = !matches!(method, Method::Plan) && completed_rows.is_none();
-    let checksum = if changed {
-        Some(checksum(db, graph).await?)
-    } else {
-        None
-    };
-    Ok(Run {
+    Ok(ChildRun {
         seconds,
         statements,
         peak_rss,
         rss_growth,
         completed_rows,
-        checksum,
         longest_transaction,
     })
 }

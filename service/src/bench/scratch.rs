@@ -1,6 +1,8 @@
 //! Scratch databases for the benchmark: load the workload once, hand out identical fresh copies,
 //! clean everything up afterwards. Per backend: SQLite copies the file, PostgreSQL clones a
-//! template database, MariaDB (and any explicit `--url`) reloads the rows for each copy.
+//! template database, MariaDB creates the schema and copies every table from a template
+//! database on the same server (`INSERT ... SELECT`); an explicit `--url` reloads the rows for
+//! each copy.
 
 use std::path::PathBuf;
 
@@ -77,6 +79,28 @@ async fn migrate_and_load(
     Ok(())
 }
 
+/// MariaDB has no template databases (and `CREATE TABLE ... LIKE` drops FKs): the schema is
+/// created from the graph and every table filled from the template database on the same server
+/// with `INSERT ... SELECT`, parents first, enforcement off for the copy.
+async fn copy_rows(url: &str, graph: &RuleGraph, template: &str) -> Result<(), BenchError> {
+    let db = connect(url, Enforce::Off).await?;
+    let dialect = Dialect::from(db.get_database_backend());
+    for step in cascade_migration::ddl::create_schema(graph, dialect) {
+        step.apply(&db).await?;
+    }
+    for table in graph.dependency_order() {
+        let sql = format!(
+            "INSERT INTO {} SELECT * FROM {}.{}",
+            dialect.quote(table),
+            dialect.quote(template),
+            dialect.quote(table)
+        );
+        db.execute_unprepared(&sql).await?;
+    }
+    db.close().await?;
+    Ok(())
+}
+
 impl Scratch {
     pub async fn prepare(
         options: &BenchOptions,
@@ -135,7 +159,7 @@ impl Scratch {
                     .map_or(0, |d| d.subsec_nanos());
                 let prefix = format!("cascade_bench_{}_{nanos}", std::process::id());
                 let base = server_root(&admin_url);
-                let template = (dialect == Dialect::Postgres).then(|| format!("{prefix}_template"));
+                let template = Some(format!("{prefix}_template"));
                 let scratch = Scratch::Server {
                     admin,
                     dialect,
@@ -224,8 +248,16 @@ impl Scratch {
                 );
                 self.create(&name).await?;
                 let url = self.url_of(&name);
-                if template.is_none() {
-                    migrate_and_load(&url, graph, fixtures, progress).await?;
+                match (self, template) {
+                    (_, None) => migrate_and_load(&url, graph, fixtures, progress).await?,
+                    (
+                        Scratch::Server {
+                            dialect: Dialect::MySql,
+                            ..
+                        },
+                        Some(template),
+                    ) => copy_rows(&url, graph, template).await?,
+                    _ => {}
                 }
                 Ok(url)
             }

@@ -141,6 +141,7 @@ pub(crate) async fn compute(
         });
     }
     closure.roots = roots;
+    super::locks::lock_generation(s, &closure, [root], 0).await?;
     let mut gained: BTreeMap<String, u64> = BTreeMap::from([(root.to_owned(), roots)]);
     add_deleted(&mut closure, root, roots);
 
@@ -169,6 +170,7 @@ pub(crate) async fn compute(
         for (table, added) in &next {
             add_deleted(&mut closure, table, *added);
         }
+        super::locks::lock_generation(s, &closure, next.keys(), generation).await?;
         closure.max_generation = generation;
         gained = next;
         generation += 1;

@@ -1,5 +1,6 @@
-//! Carrying out a planned delete. ORM mode: one UPDATE per SET NULL / SET DEFAULT edge (by the
-//! keys the plan materialised), then one DELETE per table, children before parents, all keyed by
+//! Carrying out a planned delete. ORM mode: the SET NULL / SET DEFAULT rewrites (by the keys the
+//! plan materialised; one UPDATE per child table with the edges merged by CASE, or one per edge
+//! where the engine prefers that and the edges are independent), then one DELETE per table, children before parents, all keyed by
 //! the work tables; it relies on nothing the database enforces. DB mode: the native DELETE of the
 //! root rows, the engine's own cascade, its error mapped to a refusal kind.
 
@@ -43,9 +44,17 @@ pub(crate) async fn apply_orm(
         let Some(child) = graph.table(table) else {
             continue;
         };
-        let sql = update_statement(s, child, &group);
-        if let Err(error) = s.exec(&sql).await {
-            return Err(engine_refusal(s, error, table));
+        let statements: Vec<Vec<&EdgeEffect>> =
+            if s.engine.splits_independent_updates() && independent(child, &group) {
+                group.iter().map(|e| vec![*e]).collect()
+            } else {
+                vec![group]
+            };
+        for group in statements {
+            let sql = update_statement(s, child, &group);
+            if let Err(error) = s.exec(&sql).await {
+                return Err(engine_refusal(s, error, table));
+            }
         }
     }
     let order = graph.dependency_order();
@@ -53,16 +62,54 @@ pub(crate) async fn apply_orm(
         let Some(work) = closure.tables.get(*table).filter(|w| w.deleted > 0) else {
             continue;
         };
-        let sql = format!(
-            "DELETE FROM {} WHERE {}",
-            s.q(table),
-            key_in(s, &work.key, &work.name)
-        );
+        let sql = if s.engine.updates_by_join() {
+            let target = s.q(table);
+            let alias = super::suspend::WORK_ALIAS;
+            format!(
+                "{}DELETE {target} FROM {target} JOIN {} {alias} ON {}",
+                s.delete_prefix.unwrap_or_default(),
+                s.q(&work.name),
+                s.equal(&target, &work.key, alias, &work.key)
+            )
+        } else {
+            format!(
+                "{}DELETE FROM {} WHERE {}",
+                s.delete_prefix.unwrap_or_default(),
+                s.q(table),
+                key_in(s, &work.key, &work.name)
+            )
+        };
         if let Err(error) = s.exec(&sql).await {
             return Err(engine_refusal(s, error, table));
         }
     }
     Ok(())
+}
+
+/// Whether the edges of `group` can be rewritten one UPDATE each with the same result as one
+/// merged UPDATE: no edge writes a column another edge's condition reads (its own columns, the
+/// child's key) or writes, every value is a constant (NULL or the column default), and the
+/// table does not reference itself (SQLite re-checks such references on every UPDATE of a row).
+fn independent(child: &Table, group: &[&EdgeEffect]) -> bool {
+    if child
+        .foreign_keys
+        .iter()
+        .any(|fk| fk.parent_table == child.name)
+    {
+        return false;
+    }
+    let mut written: Vec<&String> = Vec::new();
+    for effect in group {
+        if effect.values.is_some()
+            || effect.key_update_depth > 0
+            || effect.columns.iter().any(|c| child.primary_key.contains(c))
+            || effect.columns.iter().any(|c| written.contains(&c))
+        {
+            return false;
+        }
+        written.extend(&effect.columns);
+    }
+    true
 }
 
 /// `UPDATE child SET col = NULL|default ... WHERE rewrite`, or for several edges
@@ -86,6 +133,22 @@ pub(crate) fn update_statement(s: &Session<'_>, child: &Table, group: &[&EdgeEff
         _ => "NULL".to_owned(),
     };
     let condition = |e: &EdgeEffect| e.rewrite.clone().unwrap_or_else(|| "1 = 0".into());
+    if let [effect] = group
+        && s.engine.updates_by_join()
+        && effect.values.is_none()
+        && let Some((join, residual)) = &effect.rewrite_join
+    {
+        let table = s.q(&child.name);
+        let assignments: Vec<String> = effect
+            .columns
+            .iter()
+            .map(|c| format!("{table}.{} = {}", s.q(c), value(effect, c, false)))
+            .collect();
+        return format!(
+            "UPDATE {table} {join} SET {} WHERE {residual}",
+            assignments.join(", ")
+        );
+    }
     if let [effect] = group {
         let assignments: Vec<String> = effect
             .columns

@@ -135,6 +135,7 @@ async fn measure_edge(
         doomed_self: 0,
         self_reference_violations: 0,
         rewrite: None,
+        rewrite_join: None,
         columns: columns.clone(),
         values: values.clone(),
         key_update_depth: depth,

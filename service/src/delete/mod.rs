@@ -35,12 +35,15 @@ pub(crate) mod engine;
 mod execute;
 mod judge;
 mod key_updates;
+mod locks;
 mod predicate;
 mod report;
 mod retry;
 mod selection;
 pub(crate) mod session;
 pub(crate) mod simulate;
+mod suspend;
+mod sweep;
 mod verify;
 
 use cascade_entity::RuleGraph;
@@ -48,13 +51,17 @@ use cascade_entity::rules::{Dialect, Enforcement, Table};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, EntityTrait, TransactionTrait};
 
 pub use batch::{BatchStopped, BatchSummary};
+pub use locks::{LockError, lock_parent};
 pub use predicate::PredicateError;
 pub use report::{
     ColumnUpdate, DeleteError, DeleteMode, DeleteReport, Effect, Refusal, RefusalKind,
 };
 pub use retry::{DEFAULT_ATTEMPTS, RetriedConflict, WriteSetLimit, WriteSetTooLarge};
 pub use selection::Selection;
-pub use verify::{Outcome, TableDiff, VerifyReport, verify, verify_url};
+pub use suspend::EngineActions;
+pub use verify::{
+    OrmSide, Outcome, TableDiff, VerifyReport, verify, verify_url, verify_url_with, verify_with,
+};
 
 use crate::progress::{NoProgress, Progress};
 use session::Session;
@@ -70,6 +77,8 @@ pub struct DeleteOptions {
     /// Runs of the whole transaction allowed when it loses a write conflict (a deadlock, or a
     /// Galera certification failure), the first included; at least 1 (the `retry` module).
     pub attempts: u32,
+    /// Whether the database's own FK actions run while the ORM executor deletes (ORM mode).
+    pub engine_actions: EngineActions,
     /// Batched delete ([`batch`](self#batched-deletes)): at most this many affected rows
     /// (deleted + rewritten) per transaction, leaf-first; `None`: one transaction.
     pub batch_rows: Option<u64>,
@@ -94,6 +103,14 @@ impl DeleteOptions {
     #[must_use]
     pub fn dry_run(mut self, dry_run: bool) -> DeleteOptions {
         self.dry_run = dry_run;
+        self
+    }
+
+    /// The same options with the engine's own FK actions suspended where safe
+    /// ([`EngineActions::Auto`]) or kept on.
+    #[must_use]
+    pub fn engine_actions(mut self, engine_actions: EngineActions) -> DeleteOptions {
+        self.engine_actions = engine_actions;
         self
     }
 
@@ -128,6 +145,7 @@ impl Default for DeleteOptions {
             mode: DeleteMode::Orm,
             dry_run: false,
             attempts: DEFAULT_ATTEMPTS,
+            engine_actions: EngineActions::Auto,
             batch_rows: None,
             max_batches: None,
         }
@@ -151,9 +169,17 @@ where
     } else {
         DEFAULT_ATTEMPTS
     };
-    let attempt = || run(db, graph, table, selection, mode, Stage::Plan);
-    let ((effect, _), _) = retry::with_retries(attempts, attempt).await?;
-    Ok(effect)
+    let attempt = || {
+        run(
+            db,
+            graph,
+            table,
+            selection,
+            Run::new(mode, Stage::Plan, EngineActions::KeepOn),
+        )
+    };
+    let (ran, _) = retry::with_retries(attempts, attempt).await?;
+    Ok(ran.effect)
 }
 
 /// [`plan`] for entity `E`'s table.
@@ -255,8 +281,14 @@ where
     } else {
         options.attempts
     };
-    let attempt = || run(db, graph, table, selection, options.mode, stage);
-    let ((effect, statements), conflicts) = match retry::with_retries(attempts, attempt).await {
+    let how = Run::new(options.mode, stage, options.engine_actions);
+    let attempt = || run(db, graph, table, selection, how);
+    let (
+        Ran {
+            effect, statements, ..
+        },
+        conflicts,
+    ) = match retry::with_retries(attempts, attempt).await {
         Ok(done) => done,
         Err(error) => return Err(retry::write_set_limit(db, error).await),
     };
@@ -311,6 +343,34 @@ enum Stage {
     Plan,
     DryRun,
     Commit,
+    /// Execute, take a snapshot of every table, roll back (the verifier).
+    Inspect,
+}
+
+/// How one run goes: mode, how it ends, the engine's own actions.
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    mode: DeleteMode,
+    stage: Stage,
+    actions: EngineActions,
+}
+
+impl Run {
+    fn new(mode: DeleteMode, stage: Stage, actions: EngineActions) -> Run {
+        Run {
+            mode,
+            stage,
+            actions,
+        }
+    }
+}
+
+/// What one run produced.
+struct Ran {
+    effect: Effect,
+    statements: u64,
+    /// Every table's rows before the rollback ([`Stage::Inspect`] only).
+    tables: Option<std::collections::BTreeMap<String, Vec<crate::snapshot::Row>>>,
 }
 
 /// The rules as `dialect` applies them in `mode`: actions normalised (InnoDB's NO ACTION and
@@ -331,24 +391,60 @@ pub(crate) fn effective_rules(graph: &RuleGraph, dialect: Dialect, mode: DeleteM
     graph
 }
 
-async fn run<C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>>(
+async fn run<C: Connection>(
     db: &C,
     graph: &RuleGraph,
     table: &str,
     selection: &Selection,
-    mode: DeleteMode,
-    stage: Stage,
-) -> Result<(Effect, u64), DeleteError> {
+    how: Run,
+) -> Result<Ran, DeleteError> {
+    let Run {
+        mode,
+        stage,
+        actions,
+    } = how;
     let dialect = Dialect::from(db.get_database_backend());
     let graph = effective_rules(graph, dialect, mode);
-    let txn = db.begin().await?;
+    // The engine's own actions may be suspended only in a transaction we own, for rules the
+    // closing check can prove.
+    let provable = graph.table(table).is_some_and(|root| {
+        let reach = crate::reach::reach(&graph, table);
+        let reachable: Vec<&Table> = std::iter::once(root)
+            .chain(reach.deleted.keys().filter_map(|t| graph.table(t)))
+            .collect();
+        suspend::provable(&graph, &reachable)
+    });
+    let switch = (actions == EngineActions::Auto
+        && mode == DeleteMode::Orm
+        && stage != Stage::Plan
+        && !db.in_callers_transaction()
+        && provable)
+        .then(|| engine::engine(dialect).action_switch())
+        .flatten();
+    // A delete that changes rows locks its closure as it computes it (the `locks` module).
+    let locking = stage != Stage::Plan && mode == DeleteMode::Orm;
+    let txn = locks::begin(db, locking).await?;
     let mut s = Session::new(&txn);
+    s.locking = locking;
+    // Nothing has run in the transaction yet: end it, switch, begin again (when the
+    // connection enforces FKs at all).
+    let restarted = match switch {
+        Some(engine::ActionSwitch::Restart {
+            is_on, off, begin, ..
+        }) if s.scalar(is_on).await? != 0 => {
+            s.exec("COMMIT").await?;
+            s.exec(off).await?;
+            s.exec(begin).await?;
+            true
+        }
+        _ => false,
+    };
     let outcome = async {
         let Derived {
-            closure,
+            mut closure,
             effects: edge_effects,
             refusal,
-            effect,
+            mut effect,
         } = derive(&mut s, &graph, table, selection).await?;
         let root_key = graph
             .table(table)
@@ -363,31 +459,94 @@ async fn run<C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransac
             }
             _ => {}
         }
+        let mut tables = None;
         if stage != Stage::Plan {
             match mode {
                 DeleteMode::Orm => {
-                    execute::apply_orm(&mut s, &graph, &closure, &edge_effects).await?
+                    let suspended = match switch {
+                        Some(engine::ActionSwitch::Restart { .. }) => restarted,
+                        Some(engine::ActionSwitch::Prefix(prefix)) => {
+                            s.delete_prefix = Some(prefix);
+                            true
+                        }
+                        Some(engine::ActionSwitch::Local { off }) => {
+                            let rewritten: Vec<String> =
+                                effect.updated.iter().map(|u| u.table.clone()).collect();
+                            let changed = suspend::changed_tables(&closure, &rewritten);
+                            let allowed = match s.engine.may_switch_actions(&changed) {
+                                Some((sql, values)) => {
+                                    let rows = s.query_with(&sql, values).await?;
+                                    match rows.first() {
+                                        Some(row) => row.try_get_by_index::<bool>(0)?,
+                                        None => false,
+                                    }
+                                }
+                                None => true,
+                            };
+                            if allowed {
+                                s.exec(off).await?;
+                            }
+                            allowed
+                        }
+                        None => false,
+                    };
+                    execute::apply_orm(&mut s, &graph, &closure, &edge_effects).await?;
+                    sweep::late_children(&mut s, &graph, &mut closure, &edge_effects)
+                        .await?
+                        .add_to(&mut effect);
+                    if suspended {
+                        suspend::check(&mut s, &graph, &closure, &edge_effects).await?;
+                    }
                 }
                 DeleteMode::Db => {
                     execute::apply_native(&mut s, table, selection, &root_key).await?;
                 }
             }
+            if stage == Stage::Inspect {
+                tables = Some(crate::snapshot::snapshot(s.txn, &graph).await?);
+            }
         }
-        drop_work_tables(&mut s, &closure).await?;
-        Ok(effect)
+        // Inside the caller's transaction the names must be free again for a next call.
+        if db.in_callers_transaction() || !s.engine.work_tables_end_with_transaction() {
+            drop_work_tables(&mut s, &closure).await?;
+        }
+        Ok((effect, tables))
     }
     .await;
+    // Give the connection back as it came: the pragma restored, in a transaction for the
+    // driver to close.
+    let mut ending = Ok(());
+    if let Some(engine::ActionSwitch::Restart { on, .. }) = switch.filter(|_| restarted) {
+        let end = match &outcome {
+            Ok(_) if stage == Stage::Commit => "COMMIT",
+            _ => "ROLLBACK",
+        };
+        ending = s.exec(end).await.map(drop).map_err(DeleteError::from);
+        if ending.is_err() {
+            let _ = s.exec("ROLLBACK").await;
+        }
+        s.exec(on).await?;
+        s.exec("BEGIN").await?;
+    }
     let statements = s.statements;
-    match outcome {
-        Ok(effect) if stage == Stage::Commit => {
+    match (outcome, ending) {
+        (Ok((effect, tables)), Ok(())) if stage == Stage::Commit => {
             txn.commit().await?;
-            Ok((effect, statements))
+            Ok(Ran {
+                effect,
+                statements,
+                tables,
+            })
         }
-        Ok(effect) => {
+        (Ok((effect, tables)), Ok(())) => {
             txn.rollback().await?;
-            Ok((effect, statements))
+            Ok(Ran {
+                effect,
+                statements,
+                tables,
+            })
         }
-        Err(error) => {
+        (Err(error), _) | (Ok(_), Err(error)) => {
             txn.rollback().await?;
             Err(error)
         }

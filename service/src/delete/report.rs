@@ -218,6 +218,18 @@ pub enum DeleteError {
          work itself, or a connection that enforces FKs"
     )]
     DbModeWithoutEnforcement,
+    /// With the engine's own FK actions suspended (`EngineActions::Auto`), the integrity check
+    /// before commit found a row still referencing a deleted key along `foreign_key`; the
+    /// delete was rolled back and nothing changed. (A row inserted concurrently, or a rule the
+    /// executor missed: run with `EngineActions::KeepOn` to let the engine act.)
+    #[error(
+        "integrity check failed: a row still references a deleted key along {foreign_key}; \
+         rolled back, nothing changed"
+    )]
+    DanglingReference {
+        /// The FK, as `child(cols) -> parent(cols)`.
+        foreign_key: String,
+    },
     /// A batched delete stopped part-way: every committed batch left a consistent database;
     /// the report says what was done and what is left, and re-running the same delete resumes.
     #[error("{0}")]

@@ -15,8 +15,14 @@ pub(crate) struct Session<'a> {
     pub dialect: Dialect,
     pub engine: &'static dyn Engine,
     pub statements: u64,
+    /// Put before every DELETE the executor runs: the engine's per-statement switch that
+    /// suspends its own FK actions (`super::suspend`), when they are suspended.
+    pub delete_prefix: Option<&'static str>,
     /// Work tables outlive COMMIT (a batched delete's closure, kept across its batches).
     pub lasting: bool,
+    /// Whether the closure's rows are write-locked as they are found (the `locks` module): a
+    /// delete that will change rows does, a plan does not.
+    pub locking: bool,
 }
 
 impl<'a> Session<'a> {
@@ -27,7 +33,9 @@ impl<'a> Session<'a> {
             dialect,
             engine: engine(dialect),
             statements: 0,
+            delete_prefix: None,
             lasting: false,
+            locking: false,
         }
     }
 
@@ -123,9 +131,18 @@ impl<'a> Session<'a> {
     }
 
     pub async fn query(&mut self, sql: &str) -> Result<Vec<QueryResult>, DbErr> {
+        self.query_with(sql, Vec::new()).await
+    }
+
+    pub async fn query_with(
+        &mut self,
+        sql: &str,
+        values: Vec<Value>,
+    ) -> Result<Vec<QueryResult>, DbErr> {
         self.statements += 1;
         let started = std::time::Instant::now();
-        let statement = Statement::from_string(self.txn.get_database_backend(), sql);
+        let statement =
+            Statement::from_sql_and_values(self.txn.get_database_backend(), sql, values);
         let rows = self.txn.query_all_raw(statement).await?;
         trace(sql, started, rows.len() as u64);
         Ok(rows)

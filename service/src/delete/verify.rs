@@ -9,9 +9,9 @@ use cascade_entity::rules::{Dialect, Enforcement};
 use sea_orm::{DatabaseConnection, TransactionTrait};
 use serde::Serialize;
 
-use super::report::{DeleteError, DeleteMode, Effect, RefusalKind};
+use super::report::{DeleteError, DeleteMode, RefusalKind};
 use super::selection::Selection;
-use super::{Stage, run};
+use super::{EngineActions, Run, Stage, run};
 use crate::connect::{Enforce, connect};
 use crate::snapshot::{Row, snapshot};
 
@@ -79,6 +79,20 @@ pub struct VerifyReport {
     pub explained_by_orm_only: Vec<TableDiff>,
 }
 
+/// How the verifier runs the ORM side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum OrmSide {
+    /// On a connection with FK enforcement off, in a transaction that is rolled back: the
+    /// executor provably does all the work.
+    #[default]
+    EnforcementOff,
+    /// On a connection that enforces FKs, in a transaction the engine owns, with the engine's
+    /// own actions suspended where safe ([`super::EngineActions::Auto`]) and the integrity
+    /// check before the end; rolled back after the tables are read. Proves the fast mode.
+    ActionsSuspended,
+}
+
 /// [`verify`] on the database at `url`: the native side on a connection with FK enforcement on,
 /// the ORM side on one with enforcement off (so it provably does all the work).
 pub async fn verify_url(
@@ -87,15 +101,28 @@ pub async fn verify_url(
     table: &str,
     selection: &Selection,
 ) -> Result<VerifyReport, DeleteError> {
+    verify_url_with(url, graph, table, selection, OrmSide::EnforcementOff).await
+}
+
+/// [`verify_url`] with the ORM side run as `orm_side` says.
+pub async fn verify_url_with(
+    url: &str,
+    graph: &RuleGraph,
+    table: &str,
+    selection: &Selection,
+    orm_side: OrmSide,
+) -> Result<VerifyReport, DeleteError> {
     let native_db = connect(url, Enforce::On).await.map_err(connect_error)?;
     let dialect = Dialect::from(native_db.get_database_backend());
-    let orm_db = connect(url, Enforce::Off)
-        .await
-        .map_err(|e| match dialect {
-            Dialect::Postgres => DeleteError::EnforcementOff(e.to_string()),
-            _ => connect_error(e),
-        })?;
-    let report = verify(&native_db, &orm_db, graph, table, selection).await;
+    let enforce = match orm_side {
+        OrmSide::EnforcementOff => Enforce::Off,
+        OrmSide::ActionsSuspended => Enforce::On,
+    };
+    let orm_db = connect(url, enforce).await.map_err(|e| match dialect {
+        Dialect::Postgres => DeleteError::EnforcementOff(e.to_string()),
+        _ => connect_error(e),
+    })?;
+    let report = verify_with(&native_db, &orm_db, graph, table, selection, orm_side).await;
     native_db.close().await.map_err(DeleteError::Db)?;
     orm_db.close().await.map_err(DeleteError::Db)?;
     report
@@ -112,11 +139,32 @@ pub async fn verify(
     table: &str,
     selection: &Selection,
 ) -> Result<VerifyReport, DeleteError> {
+    verify_with(
+        native_db,
+        orm_db,
+        graph,
+        table,
+        selection,
+        OrmSide::EnforcementOff,
+    )
+    .await
+}
+
+/// [`verify`] with the ORM side run as `orm_side` says.
+pub async fn verify_with(
+    native_db: &DatabaseConnection,
+    orm_db: &DatabaseConnection,
+    graph: &RuleGraph,
+    table: &str,
+    selection: &Selection,
+    orm_side: OrmSide,
+) -> Result<VerifyReport, DeleteError> {
     let dialect = Dialect::from(native_db.get_database_backend());
     if !crate::connect::enforces_foreign_keys(native_db).await? {
         return Err(DeleteError::DbModeWithoutEnforcement);
     }
-    let (native, native_tables) = side(native_db, graph, table, selection, DeleteMode::Db).await?;
+    let (native, native_tables) =
+        side(native_db, graph, table, selection, DeleteMode::Db, None).await?;
     // The database enforces only its own constraints: the parity claim is about those. ORM-only
     // rules (`skip_fk`) do more by design; their difference is reported apart.
     let orm_only_rules: Vec<String> = graph
@@ -136,13 +184,28 @@ pub async fn verify(
             })
             .collect(),
     };
-    let (orm, orm_tables) =
-        side(orm_db, &database_rules, table, selection, DeleteMode::Orm).await?;
+    let (orm, orm_tables) = side(
+        orm_db,
+        &database_rules,
+        table,
+        selection,
+        DeleteMode::Orm,
+        Some(orm_side),
+    )
+    .await?;
     let diffs = table_diffs(&native_tables, &orm_tables);
     let (with_orm_only, explained_by_orm_only) = if orm_only_rules.is_empty() {
         (None, Vec::new())
     } else {
-        let (full, full_tables) = side(orm_db, graph, table, selection, DeleteMode::Orm).await?;
+        let (full, full_tables) = side(
+            orm_db,
+            graph,
+            table,
+            selection,
+            DeleteMode::Orm,
+            Some(orm_side),
+        )
+        .await?;
         (Some(full), table_diffs(&orm_tables, &full_tables))
     };
     let same_outcome = match (&native, &orm) {
@@ -206,24 +269,44 @@ fn connect_error(error: crate::connect::ConnectError) -> DeleteError {
     DeleteError::Db(sea_orm::DbErr::Custom(error.to_string()))
 }
 
-/// One side: run the delete inside an outer transaction, snapshot, roll back.
+/// One side: run the delete inside an outer transaction (or, for the suspended ORM side, in the
+/// engine's own), snapshot, roll back.
 async fn side(
     db: &DatabaseConnection,
     graph: &RuleGraph,
     table: &str,
     selection: &Selection,
     mode: DeleteMode,
+    orm_side: Option<OrmSide>,
 ) -> Result<(Outcome, BTreeMap<String, Vec<Row>>), DeleteError> {
+    if orm_side == Some(OrmSide::ActionsSuspended) {
+        let how = Run::new(mode, Stage::Inspect, EngineActions::Auto);
+        return match run(db, graph, table, selection, how).await {
+            Ok(ran) => {
+                let tables = match ran.tables {
+                    Some(tables) => tables,
+                    None => snapshot(db, graph).await?,
+                };
+                Ok((
+                    Outcome::Deleted {
+                        deleted: ran.effect.deleted,
+                    },
+                    tables,
+                ))
+            }
+            Err(DeleteError::Refused(refusal)) => {
+                Ok((refused(*refusal), snapshot(db, graph).await?))
+            }
+            Err(other) => Err(other),
+        };
+    }
     let outer = db.begin().await?;
-    let outcome = match run_in(&outer, graph, table, selection, mode).await {
-        Ok(effect) => Outcome::Deleted {
-            deleted: effect.deleted,
+    let how = Run::new(mode, Stage::Commit, EngineActions::KeepOn);
+    let outcome = match run(&outer, graph, table, selection, how).await {
+        Ok(ran) => Outcome::Deleted {
+            deleted: ran.effect.deleted,
         },
-        Err(DeleteError::Refused(refusal)) => Outcome::Refused {
-            kind: refusal.kind,
-            also: refusal.also,
-            message: refusal.message,
-        },
+        Err(DeleteError::Refused(refusal)) => refused(*refusal),
         Err(other) => {
             outer.rollback().await?;
             return Err(other);
@@ -234,13 +317,10 @@ async fn side(
     Ok((outcome, tables))
 }
 
-async fn run_in(
-    outer: &sea_orm::DatabaseTransaction,
-    graph: &RuleGraph,
-    table: &str,
-    selection: &Selection,
-    mode: DeleteMode,
-) -> Result<Effect, DeleteError> {
-    let (effect, _) = run(outer, graph, table, selection, mode, Stage::Commit).await?;
-    Ok(effect)
+fn refused(refusal: super::report::Refusal) -> Outcome {
+    Outcome::Refused {
+        kind: refusal.kind,
+        also: refusal.also,
+        message: refusal.message,
+    }
 }

@@ -9,11 +9,16 @@
 //! seed is fixed (`CASCADE_PROPTEST_SEED`, default 0) and printed with the counts;
 //! `CASCADE_PROPTEST_RANDOM=1` draws a fresh one (printed, so the run can be repeated);
 //! `CASCADE_PROPTEST_ONLY=<case seed>` (with `CASCADE_PROPTEST_CASES=1`) replays one case.
+//!
+//! Each dialect runs in both execution modes of the ORM side: on a connection with enforcement
+//! off (the executor provably does all the work), and on an enforcing connection with the
+//! engine's own actions suspended where safe and the closing integrity check
+//! (`OrmSide::ActionsSuspended`, half the cases, the same seed sequence).
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use cascade_entity::rules::Dialect;
-use cascade_service::delete::{Selection, verify_url};
+use cascade_service::delete::{OrmSide, Selection, verify_url_with};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use sea_orm::Condition;
@@ -49,14 +54,18 @@ fn max_abstain_pct() -> u32 {
         .unwrap_or(5)
 }
 
-fn differential(dialect: Dialect) {
+fn differential(dialect: Dialect, orm_side: OrmSide) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("runtime");
     let (ran, abstained, mismatched) = (AtomicU32::new(0), AtomicU32::new(0), AtomicU32::new(0));
+    let cases = match orm_side {
+        OrmSide::ActionsSuspended => case_count().div_ceil(2),
+        _ => case_count(),
+    };
     let config = Config {
-        cases: case_count(),
+        cases,
         max_shrink_iters: 0,
         failure_persistence: None,
         ..Config::default()
@@ -91,7 +100,7 @@ fn differential(dialect: Dialect) {
                         Condition::all().add(Expr::cust(case.predicate.clone())),
                     );
                     *slot = Some(
-                        verify_url(&db.url, &graph, &case.root, &selection)
+                        verify_url_with(&db.url, &graph, &case.root, &selection, orm_side)
                             .await
                             .expect("verify"),
                     );
@@ -112,7 +121,7 @@ fn differential(dialect: Dialect) {
         if !report.matches {
             mismatched.fetch_add(1, Ordering::Relaxed);
             eprintln!(
-                "{dialect} seed {seed}: native and ORM differ\ncase: {case:#?}\nreport: {report:#?}"
+                "{dialect} ({orm_side:?}) seed {seed}: native and ORM differ\ncase: {case:#?}\nreport: {report:#?}"
             );
         }
         Ok(())
@@ -127,7 +136,7 @@ fn differential(dialect: Dialect) {
     );
     let pct = f64::from(abstained) * 100.0 / f64::from(ran.max(1));
     eprintln!(
-        "{dialect}: run seed {run}: {ran} random deletes compared, {mismatched} mismatches, {abstained} \
+        "{dialect} ({orm_side:?}): run seed {run}: {ran} random deletes compared, {mismatched} mismatches, {abstained} \
          abstentions ({pct:.1}%), {:.0} s",
         started.elapsed().as_secs_f64()
     );
@@ -144,15 +153,30 @@ fn differential(dialect: Dialect) {
 
 #[test]
 fn differential_sqlite() {
-    differential(Dialect::Sqlite);
+    differential(Dialect::Sqlite, OrmSide::EnforcementOff);
 }
 
 #[test]
 fn differential_postgres() {
-    differential(Dialect::Postgres);
+    differential(Dialect::Postgres, OrmSide::EnforcementOff);
 }
 
 #[test]
 fn differential_mysql() {
-    differential(Dialect::MySql);
+    differential(Dialect::MySql, OrmSide::EnforcementOff);
+}
+
+#[test]
+fn differential_sqlite_actions_suspended() {
+    differential(Dialect::Sqlite, OrmSide::ActionsSuspended);
+}
+
+#[test]
+fn differential_postgres_actions_suspended() {
+    differential(Dialect::Postgres, OrmSide::ActionsSuspended);
+}
+
+#[test]
+fn differential_mysql_actions_suspended() {
+    differential(Dialect::MySql, OrmSide::ActionsSuspended);
 }

@@ -39,6 +39,28 @@ pub(crate) enum Verdict {
     NetCounted,
 }
 
+/// How an engine's own FK actions are switched off for a transaction the delete engine owns
+/// (see `super::suspend`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum ActionSwitch {
+    /// A connection setting that only changes outside a transaction (SQLite's pragma): `is_on`
+    /// reads it; the still empty transaction is ended, `off` run and the transaction begun again
+    /// with `begin`; before the connection is given back the transaction ends the same way,
+    /// `on` is run and an empty transaction begun for the driver to close.
+    Restart {
+        is_on: &'static str,
+        off: &'static str,
+        on: &'static str,
+        begin: &'static str,
+    },
+    /// A transaction-scoped setting (PostgreSQL `SET LOCAL`), run when the query
+    /// [`Engine::may_switch_actions`] builds for the changed tables returns true.
+    Local { off: &'static str },
+    /// A prefix making one statement run without FK processing (MariaDB `SET STATEMENT`), put
+    /// before each DELETE.
+    Prefix(&'static str),
+}
+
 pub(crate) trait Engine: Sync {
     /// Statements creating an empty work table `name` with `table`'s key columns and a
     /// `cascade_gen` BIGINT column, unique on the key.
@@ -97,9 +119,31 @@ pub(crate) trait Engine: Sync {
         self.reopens_work_tables()
     }
 
+    /// Whether independent edges into one child table (disjoint columns, constant values) are
+    /// better rewritten by one UPDATE each than by one merged `CASE` UPDATE: SQLite plans the
+    /// merged `WHERE (a IN ...) OR (b IN ...)` as a multi-index OR and rewrites rows in storage
+    /// order, touching every secondary index in random order.
+    fn splits_independent_updates(&self) -> bool {
+        false
+    }
+
+    /// Whether UPDATEs and DELETEs keyed by a work table are written as multi-table statements
+    /// joined to it (`UPDATE t JOIN work d ON ... SET ...`, `DELETE t FROM t JOIN work d ON
+    /// ...`) rather than with `IN (SELECT ...)`: MariaDB runs a single-table statement with an
+    /// `IN` subquery as a scan of the whole table (locking every row it reads).
+    fn updates_by_join(&self) -> bool {
+        false
+    }
+
     /// Whether temporary tables survive a rolled-back transaction (MariaDB's do), so a refused
     /// delete can leave one behind for the next call to drop.
     fn work_tables_outlive_rollback(&self) -> bool {
+        false
+    }
+
+    /// Whether work tables vanish when the transaction that created them ends, committed or
+    /// not (PostgreSQL's `ON COMMIT DROP`), so a transaction the engine owns need not drop them.
+    fn work_tables_end_with_transaction(&self) -> bool {
         false
     }
 
@@ -179,6 +223,46 @@ pub(crate) trait Engine: Sync {
     /// `None` where the primary key is that order.
     fn row_position(&self, _alias: &str) -> Option<String> {
         None
+    }
+
+    /// How this engine's own FK actions are switched off; `None` where they cannot be.
+    fn action_switch(&self) -> Option<ActionSwitch> {
+        None
+    }
+
+    /// For [`ActionSwitch::Local`]: a query (with its bound values) returning one boolean, true
+    /// when this session may switch the actions off for a delete changing `tables`.
+    fn may_switch_actions(&self, _tables: &[String]) -> Option<(String, Vec<sea_orm::Value>)> {
+        None
+    }
+
+    /// Whether the closing integrity check must read with shared locks to see rows committed
+    /// since the transaction's snapshot and keep new ones out until commit (InnoDB).
+    fn check_reads_with_locks(&self) -> bool {
+        false
+    }
+
+    /// A statement that write-locks the rows `from_where` (`FROM t WHERE ...`) selects until
+    /// the transaction ends and returns their count (one row, never the rows themselves);
+    /// `None` where the engine has no row locks (SQLite: the delete's transaction holds the
+    /// database's single write lock from its start, see [`Engine::owned_transaction`]).
+    fn lock_for_delete(&self, _from_where: &str) -> Option<String> {
+        None
+    }
+
+    /// A statement that share-locks the rows `from_where` selects until the transaction ends,
+    /// so no other transaction can delete them (or change their key) meanwhile, and returns
+    /// their count: what an app runs before inserting a child of an unenforced relation. A
+    /// plain count where the engine has no row locks.
+    fn lock_against_delete(&self, from_where: &str) -> String {
+        format!("SELECT COUNT(*) {from_where}")
+    }
+
+    /// How a delete that owns its connection starts its transaction so that its row locks
+    /// mean what the `locks` module relies on (each statement reads the latest committed rows
+    /// once the locks it waited for are released; SQLite: the write lock taken at `BEGIN`).
+    fn owned_transaction(&self) -> sea_orm::TransactionOptions {
+        sea_orm::TransactionOptions::default()
     }
 
     /// The `n`-th (1-based) bound-parameter placeholder of a raw statement.

@@ -13,7 +13,7 @@ use sea_orm::DbErr;
 use super::super::effects::EdgeEffect;
 use super::super::report::RefusalKind;
 use super::super::simulate::world::{Replay, World};
-use super::{Engine, Verdict, error_code, error_text};
+use super::{ActionSwitch, Engine, Verdict, error_code, error_text};
 
 pub(crate) struct MySql;
 
@@ -46,6 +46,25 @@ impl Engine for MySql {
 
     fn text_type(&self) -> &'static str {
         "CHAR"
+    }
+
+    /// `SET STATEMENT` scopes the setting to the one DELETE: nothing to restore, nothing left
+    /// behind on the connection.
+    fn action_switch(&self) -> Option<ActionSwitch> {
+        Some(ActionSwitch::Prefix(
+            "SET STATEMENT foreign_key_checks = 0 FOR ",
+        ))
+    }
+
+    /// Plain reads see the transaction's snapshot; a locking read sees the latest committed rows
+    /// and locks the FK index ranges it scanned, so no child can be inserted under a deleted
+    /// key before commit.
+    fn check_reads_with_locks(&self) -> bool {
+        true
+    }
+
+    fn updates_by_join(&self) -> bool {
+        true
     }
 
     fn no_action_sees_replacement_keys(&self) -> bool {
@@ -105,6 +124,17 @@ impl Engine for MySql {
             }
             _ => None,
         }
+    }
+
+    /// InnoDB locks the rows it reads with `FOR UPDATE` (an aggregate may carry it); a locking
+    /// read sees the latest committed rows whatever the isolation level.
+    fn lock_for_delete(&self, from_where: &str) -> Option<String> {
+        Some(format!("SELECT COUNT(*) {from_where} FOR UPDATE"))
+    }
+
+    /// `LOCK IN SHARE MODE`: the shared lock InnoDB's own FK check takes on a parent row.
+    fn lock_against_delete(&self, from_where: &str) -> String {
+        format!("SELECT COUNT(*) {from_where} LOCK IN SHARE MODE")
     }
 
     fn refusing_depth(&self) -> Option<u32> {

@@ -14,7 +14,7 @@ use sea_orm::DbErr;
 use super::super::effects::EdgeEffect;
 use super::super::report::RefusalKind;
 use super::super::simulate::world::{Replay, World};
-use super::{Engine, OrderFacts, Verdict, error_code, error_text};
+use super::{ActionSwitch, Engine, OrderFacts, Verdict, error_code, error_text};
 
 pub(crate) struct Postgres;
 
@@ -68,6 +68,11 @@ impl Engine for Postgres {
 
     fn insert_ignore(&self, into: &str, select: &str) -> String {
         format!("INSERT INTO {into} {select} ON CONFLICT DO NOTHING")
+    }
+
+    /// Created `ON COMMIT DROP`; a rolled-back transaction takes them along too.
+    fn work_tables_end_with_transaction(&self) -> bool {
+        true
     }
 
     fn parser_dialect(&self) -> &'static dyn sqlparser::dialect::Dialect {
@@ -145,6 +150,55 @@ impl Engine for Postgres {
     /// A read-only transaction may still write temporary tables (not create them).
     fn read_only_from_here(&self) -> Option<&'static str> {
         Some("SET TRANSACTION READ ONLY")
+    }
+
+    /// `SET LOCAL` ends with the transaction. Replica mode also silences user triggers and
+    /// rules, so it is used only when none exists on a changed table, and only by a superuser
+    /// (a role granted the parameter on PostgreSQL 15 is not detected: actions stay on).
+    fn action_switch(&self) -> Option<ActionSwitch> {
+        Some(ActionSwitch::Local {
+            off: "SET LOCAL session_replication_role = replica",
+        })
+    }
+
+    fn may_switch_actions(&self, tables: &[String]) -> Option<(String, Vec<sea_orm::Value>)> {
+        let list: Vec<String> = (1..=tables.len()).map(|n| self.placeholder(n)).collect();
+        let list = list.join(", ");
+        let in_schema = "c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = \
+                         current_schema())";
+        let sql = format!(
+            "SELECT current_setting('is_superuser') = 'on' AND NOT EXISTS (SELECT 1 FROM \
+             pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid WHERE NOT t.tgisinternal AND \
+             {in_schema} AND c.relname IN ({list})) AND NOT EXISTS (SELECT 1 FROM pg_rewrite r \
+             JOIN pg_class c ON c.oid = r.ev_class WHERE r.rulename <> '_RETURN' AND {in_schema} \
+             AND c.relname IN ({list}))"
+        );
+        let values = tables.iter().map(|t| sea_orm::Value::from(t.clone()));
+        Some((sql, values.collect()))
+    }
+
+    /// `FOR UPDATE` (what a DELETE takes) conflicts with every row lock, `FOR KEY SHARE`
+    /// included; no aggregate may carry a locking clause, so the count wraps it.
+    fn lock_for_delete(&self, from_where: &str) -> Option<String> {
+        Some(format!(
+            "SELECT COUNT(*) FROM (SELECT 1 {from_where} FOR UPDATE) AS cascade_locked"
+        ))
+    }
+
+    /// `FOR KEY SHARE`: what an FK check takes on the parent row; blocks its DELETE, not its
+    /// updates of non-key columns.
+    fn lock_against_delete(&self, from_where: &str) -> String {
+        format!("SELECT COUNT(*) FROM (SELECT 1 {from_where} FOR KEY SHARE) AS cascade_locked")
+    }
+
+    /// READ COMMITTED: each statement sees the rows committed before it started, so the
+    /// children a writer committed while the delete waited for its parent's lock are read by
+    /// the next generation's statement (a REPEATABLE READ snapshot would miss them).
+    fn owned_transaction(&self) -> sea_orm::TransactionOptions {
+        sea_orm::TransactionOptions {
+            isolation_level: Some(sea_orm::IsolationLevel::ReadCommitted),
+            ..Default::default()
+        }
     }
 
     fn placeholder(&self, n: usize) -> String {

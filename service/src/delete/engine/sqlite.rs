@@ -12,7 +12,7 @@ use sea_orm::DbErr;
 use super::super::effects::{EdgeEffect, default_sql};
 use super::super::report::RefusalKind;
 use super::super::simulate::world::{Replay, World};
-use super::{Engine, OrderFacts, Verdict, error_code, error_text};
+use super::{ActionSwitch, Engine, OrderFacts, Verdict, error_code, error_text};
 use cascade_entity::rules::FkAction;
 
 pub(crate) struct Sqlite;
@@ -138,6 +138,16 @@ impl Engine for Sqlite {
         }
     }
 
+    /// `BEGIN IMMEDIATE`: the database's single write lock from the start, so no other
+    /// connection writes between the closure's first read and the commit (a deferred
+    /// transaction would read first and could be refused the lock, or miss a write, later).
+    fn owned_transaction(&self) -> sea_orm::TransactionOptions {
+        sea_orm::TransactionOptions {
+            sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
+            ..Default::default()
+        }
+    }
+
     fn refusing_depth(&self) -> Option<u32> {
         Some(1000)
     }
@@ -146,6 +156,22 @@ impl Engine for Sqlite {
         // Rowid tables take NULL in a key column unless declared NOT NULL; the catalog's
         // nullability already says which (introspection reports what is declared).
         false
+    }
+
+    /// `foreign_keys` is a no-op inside a transaction: the transaction restarts around it.
+    /// `BEGIN IMMEDIATE` takes the write lock at once, so no other writer can interleave
+    /// between the closure and the deletes.
+    fn action_switch(&self) -> Option<ActionSwitch> {
+        Some(ActionSwitch::Restart {
+            is_on: "SELECT foreign_keys FROM pragma_foreign_keys",
+            off: "PRAGMA foreign_keys = OFF",
+            on: "PRAGMA foreign_keys = ON",
+            begin: "BEGIN IMMEDIATE",
+        })
+    }
+
+    fn splits_independent_updates(&self) -> bool {
+        true
     }
 
     fn rechecks_self_reference_on_update(&self) -> bool {
