@@ -55,6 +55,8 @@ pub(crate) struct EdgeEffect {
     pub key_update_depth: u32,
     /// Set when this edge's effect is a shape the model does not decide: the refusal says so.
     pub unsupported: Option<String>,
+    /// Set when this edge's outcome turns on the engine's order (named): the judge replays it.
+    pub order_dependent: Option<String>,
     /// Surviving rows the rewrite makes fail a CHECK constraint (the engine refuses), and the
     /// CHECK's name.
     pub check_violations: u64,
@@ -180,6 +182,7 @@ async fn measure_edge(
         values: None,
         key_update_depth: 0,
         unsupported: None,
+        order_dependent: None,
         check_violations: 0,
         check_name: None,
         check_doomed: 0,

@@ -41,6 +41,7 @@ mod report;
 mod retry;
 mod selection;
 pub(crate) mod session;
+pub(crate) mod simulate;
 mod suspend;
 mod sweep;
 mod verify;
