@@ -59,7 +59,7 @@ impl Engine for MySql {
         true
     }
 
-    fn updates_by_join(&self) -> bool {
+    fn deletes_by_join(&self) -> bool {
         true
     }
 
