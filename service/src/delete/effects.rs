@@ -44,7 +44,7 @@ pub(crate) struct EdgeEffect {
     pub rewrite: Option<String>,
     /// The same rows as `rewrite`, as a join and a residual condition
     /// (`JOIN work d ON child.fk = d.key`, `WHERE ...`), for engines that rewrite faster by a
-    /// multi-table UPDATE (`Engine::updates_by_join`); set for edges by the parent's key.
+    /// multi-table UPDATE (`Engine::rewrites_by_join`); set for edges by the parent's key.
     pub rewrite_join: Option<(String, String)>,
     pub columns: Vec<String>,
     /// The values written into `columns` as SQL, where they are not NULL / the column default

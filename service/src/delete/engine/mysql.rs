@@ -63,7 +63,7 @@ impl Engine for MySql {
         true
     }
 
-    fn updates_by_join(&self) -> bool {
+    fn deletes_by_join(&self) -> bool {
         true
     }
 
