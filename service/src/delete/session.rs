@@ -9,6 +9,7 @@ use cascade_entity::rules::Dialect;
 use sea_orm::{ConnectionTrait, DatabaseTransaction, DbErr, QueryResult, Statement, Value};
 
 use super::engine::{Engine, engine};
+use crate::progress::{NoProgress, Progress};
 
 pub(crate) struct Session<'a> {
     pub txn: &'a DatabaseTransaction,
@@ -23,6 +24,8 @@ pub(crate) struct Session<'a> {
     /// Whether the closure's rows are write-locked as they are found (the `locks` module): a
     /// delete that will change rows does, a plan does not.
     pub locking: bool,
+    /// Where the executor reports the rows each of its statements changed.
+    pub progress: &'a dyn Progress,
 }
 
 impl<'a> Session<'a> {
@@ -36,6 +39,7 @@ impl<'a> Session<'a> {
             delete_prefix: None,
             lasting: false,
             locking: false,
+            progress: &NoProgress,
         }
     }
 
