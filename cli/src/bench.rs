@@ -1,4 +1,4 @@
-//! `cascade bench`: db vs orm vs batched vs naive (and the plan preview), side by side, on identical fresh
+//! `cascade bench`: db vs orm (engine actions suspended, and kept on) vs batched vs naive (and the plan preview), side by side, on identical fresh
 //! copies; a table and the JSON report of DESIGN.md. Exit 1 when the methods' final tables differ.
 
 use std::io::Write;

@@ -27,7 +27,9 @@ use thiserror::Error;
 pub use child::{CHILD_ENV, ChildRun, run_child};
 
 use crate::connect::{Enforce, connect};
-use crate::delete::{DeleteError, DeleteMode, DeleteOptions, Selection, delete, plan};
+use crate::delete::{
+    DeleteError, DeleteMode, DeleteOptions, EngineActions, Selection, delete, plan,
+};
 use crate::fixtures::{FixtureError, Fixtures, RowRef};
 use measure::{Checksum, checksum, peak_rss_bytes, reset_peak_rss, rss_bytes};
 use scratch::Scratch;
@@ -82,8 +84,12 @@ pub struct BenchOptions {
 pub enum Method {
     /// One native DELETE; the database cascades.
     Db,
-    /// Our executor, one transaction.
+    /// Our executor, one transaction, with the engine's own FK actions suspended where that is
+    /// safe (`EngineActions::Auto`, the default).
     Orm,
+    /// Our executor with the engine's own FK actions kept on (`--keep-engine-actions`), to show
+    /// what suspending them buys.
+    OrmActionsOn,
     /// ORM mode in transactions of at most `batch_rows` rows (`--batch-rows`).
     Batched,
     /// Load children and delete row by row, as a naive ORM loop does (capped, extrapolated).
@@ -210,6 +216,7 @@ pub async fn run(graph: &RuleGraph, options: &BenchOptions) -> Result<BenchRepor
         let mut runs: Vec<(Method, Vec<Run>)> = [
             Method::Db,
             Method::Orm,
+            Method::OrmActionsOn,
             Method::Batched,
             Method::Plan,
             Method::Naive,
@@ -320,6 +327,11 @@ async fn time_method(
         }
         Method::Orm => {
             let report = delete(db, graph, table, selection, DeleteOptions::default()).await?;
+            (report.statements, None)
+        }
+        Method::OrmActionsOn => {
+            let kept = DeleteOptions::default().engine_actions(EngineActions::KeepOn);
+            let report = delete(db, graph, table, selection, kept).await?;
             (report.statements, None)
         }
         Method::Batched => {

@@ -11,7 +11,7 @@ async fn bench_runs_and_methods_agree_on_sqlite() {
     let report: serde_json::Value = serde_json::from_str(&out).expect("json");
     assert_eq!(report["tables_identical"], true);
     let results = report["results"].as_array().expect("results");
-    assert_eq!(results.len(), 10, "5 methods x 2 workloads");
+    assert_eq!(results.len(), 12, "6 methods x 2 workloads");
     for result in results {
         for field in [
             "backend",
