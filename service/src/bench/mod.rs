@@ -179,17 +179,16 @@ pub async fn run(graph: &RuleGraph, options: &BenchOptions) -> Result<BenchRepor
         let key = built.fixtures.key_of(&graph, &built.root)?;
         let scratch = Scratch::prepare(options, &graph, &built.fixtures).await?;
         let selection = Selection::keys([key.clone()]);
-        let mut runs: Vec<(Method, Vec<Run>)> =
-            [
-                Method::Db,
-                Method::Orm,
-                Method::Batched,
-                Method::Plan,
-                Method::Naive,
-            ]
-                .into_iter()
-                .map(|m| (m, Vec::new()))
-                .collect();
+        let mut runs: Vec<(Method, Vec<Run>)> = [
+            Method::Db,
+            Method::Orm,
+            Method::Batched,
+            Method::Plan,
+            Method::Naive,
+        ]
+        .into_iter()
+        .map(|m| (m, Vec::new()))
+        .collect();
         // Rounds of every method in turn, so a machine shared with other work slows all
         // methods alike; the naive method runs once.
         for round in 0..options.repeats.max(1) {
@@ -207,7 +206,7 @@ pub async fn run(graph: &RuleGraph, options: &BenchOptions) -> Result<BenchRepor
                         &key,
                         (options.naive_cap, options.batch_rows),
                     )
-                        .map(|spec| (command, spec))
+                    .map(|spec| (command, spec))
                 });
                 let db;
                 let measured = match spec {
