@@ -76,8 +76,20 @@ pub fn random_case(seed: u64, dialect: Dialect) -> Option<RandomCase> {
         })
         .collect();
     for i in 0..count {
-        for f in 0..rng.usize(0..=3) {
-            let parent = rng.usize(..count);
+        let fk_count = rng.usize(0..=3);
+        // Now and then a second FK to the same parent as the first (several FKs between the
+        // same two tables, declared and named in either order), or a self-reference.
+        let same_parent = rng.u8(..4) == 0;
+        let self_reference = rng.u8(..6) == 0;
+        let mut first_parent = None;
+        for f in 0..fk_count + usize::from(self_reference) {
+            let mut parent = rng.usize(..count);
+            if f == fk_count && self_reference {
+                parent = i;
+            } else if f == 1 && same_parent {
+                parent = first_parent.unwrap_or(parent);
+            }
+            first_parent.get_or_insert(parent);
             let parent_columns = tables[parent].key.clone();
             let width = parent_columns.len();
             let mut columns: Vec<String> = (0..width).map(|c| format!("f{f}_{c}")).collect();
@@ -89,6 +101,10 @@ pub fn random_case(seed: u64, dialect: Dialect) -> Option<RandomCase> {
             let mut on_delete = ACTIONS[rng.usize(..ACTIONS.len())];
             if rng.bool() {
                 on_delete = "CASCADE";
+            }
+            // Self-references are the shapes where the engines' row order shows most.
+            if parent == i && rng.bool() {
+                on_delete = ["NO ACTION", "RESTRICT"][rng.usize(..2)];
             }
             let mut on_update = if rng.u8(..3) == 0 {
                 ACTIONS[rng.usize(..ACTIONS.len())]
@@ -107,7 +123,7 @@ pub fn random_case(seed: u64, dialect: Dialect) -> Option<RandomCase> {
             }
             let unique = width == 1 && !not_null && !in_key && rng.u8(..5) == 0;
             let deferrable = match (dialect, rng.u8(..10)) {
-                (Dialect::Postgres, 0) => " DEFERRABLE INITIALLY DEFERRED",
+                (Dialect::Postgres, 0 | 2) => " DEFERRABLE INITIALLY DEFERRED",
                 (Dialect::Postgres, 1) => " DEFERRABLE INITIALLY IMMEDIATE",
                 _ => "",
             };

@@ -44,7 +44,7 @@ pub(crate) struct EdgeEffect {
     pub rewrite: Option<String>,
     /// The same rows as `rewrite`, as a join and a residual condition
     /// (`JOIN work d ON child.fk = d.key`, `WHERE ...`), for engines that rewrite faster by a
-    /// multi-table UPDATE (`Engine::updates_by_join`); set for edges by the parent's key.
+    /// multi-table UPDATE (`Engine::rewrites_by_join`); set for edges by the parent's key.
     pub rewrite_join: Option<(String, String)>,
     pub columns: Vec<String>,
     /// The values written into `columns` as SQL, where they are not NULL / the column default
@@ -55,6 +55,8 @@ pub(crate) struct EdgeEffect {
     pub key_update_depth: u32,
     /// Set when this edge's effect is a shape the model does not decide: the refusal says so.
     pub unsupported: Option<String>,
+    /// Set when this edge's outcome turns on the engine's order (named): the judge replays it.
+    pub order_dependent: Option<String>,
     /// Surviving rows the rewrite makes fail a CHECK constraint (the engine refuses), and the
     /// CHECK's name.
     pub check_violations: u64,
@@ -180,6 +182,7 @@ async fn measure_edge(
         values: None,
         key_update_depth: 0,
         unsupported: None,
+        order_dependent: None,
         check_violations: 0,
         check_name: None,
         check_doomed: 0,

@@ -62,7 +62,7 @@ pub(crate) async fn apply_orm(
         let Some(work) = closure.tables.get(*table).filter(|w| w.deleted > 0) else {
             continue;
         };
-        let sql = if s.engine.updates_by_join() {
+        let sql = if s.engine.deletes_by_join() {
             let target = s.q(table);
             let alias = super::suspend::WORK_ALIAS;
             format!(
@@ -134,7 +134,7 @@ pub(crate) fn update_statement(s: &Session<'_>, child: &Table, group: &[&EdgeEff
     };
     let condition = |e: &EdgeEffect| e.rewrite.clone().unwrap_or_else(|| "1 = 0".into());
     if let [effect] = group
-        && s.engine.updates_by_join()
+        && s.engine.rewrites_by_join()
         && effect.values.is_none()
         && let Some((join, residual)) = &effect.rewrite_join
     {

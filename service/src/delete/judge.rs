@@ -1,6 +1,9 @@
 //! The verdict on a planned delete: combines the engine's per-edge verdicts with the limits
 //! that concern the whole delete (cascade depth, FK mismatch) and SQLite's end-of-statement FK
-//! counter, and builds the typed refusal with blocking keys and path.
+//! counter, and builds the typed refusal with blocking keys and path. Where the aggregate model
+//! cannot decide (the engine's order does), and whenever it refuses (to name the refusal the
+//! engine reaches first), it replays the engine's order over the rows involved (`simulate`);
+//! it abstains only where the replay cannot follow, saying why.
 
 use cascade_entity::RuleGraph;
 use cascade_entity::rules::FkAction;
@@ -119,6 +122,16 @@ pub(crate) async fn judge(
                 })
     };
     for effect in effects {
+        if let Some(reason) = &effect.order_dependent {
+            undecided.get_or_insert(refusal(
+                RefusalKind::OrderDependent,
+                &effect.child,
+                Some(effect.label.clone()),
+                effect.doomed,
+                path_to(&effect.parent),
+                reason.clone(),
+            ));
+        }
         if replaceable(effect) {
             undecided.get_or_insert(refusal(
                 RefusalKind::OrderDependent,
@@ -211,7 +224,11 @@ pub(crate) async fn judge(
             describe(kind, effect),
         );
         r.sample_keys = Vec::new();
-        definite.push(r);
+        if kind == RefusalKind::OrderDependent {
+            undecided.get_or_insert(r);
+        } else {
+            definite.push(r);
+        }
         counted.retain(|e| e.key_update_depth == 0);
     }
     let net_counted: u64 = counted.iter().map(|e| e.net_violations()).sum();
@@ -258,11 +275,38 @@ pub(crate) async fn judge(
             Verdict::NetCounted => {}
         }
     }
+    // Where the order decides whether, or which refusal an engine reports first, replay it
+    // (unless a shape the model does not cover is there).
+    let replayed = if unsupported.is_none() && (undecided.is_some() || !definite.is_empty()) {
+        Some(super::simulate::decide(s, graph, closure).await?)
+    } else {
+        None
+    };
     if definite.is_empty() {
-        return Ok(unsupported.or(undecided));
+        let Some(mut abstention) = unsupported.or(undecided) else {
+            return Ok(None);
+        };
+        return Ok(match replayed {
+            Some(Ok(verdict)) => verdict.map(replayed_refusal),
+            Some(Err(reason)) => {
+                abstention.message = format!("{}; not replayed: {reason}", abstention.message);
+                Some(abstention)
+            }
+            None => Some(abstention),
+        });
     }
     let mut first = definite.remove(0);
     first.also = definite.iter().map(|r| r.kind).collect();
+    // The replay names the refusal the engine reaches first.
+    if let Some(Ok(Some(failure))) = replayed {
+        let exact = replayed_refusal(failure);
+        if exact.kind != first.kind {
+            let mut also = vec![first.kind];
+            also.append(&mut first.also);
+            also.retain(|k| *k != exact.kind);
+            first = Refusal { also, ..exact };
+        }
+    }
     // PostgreSQL reports a SET DEFAULT that leaves the deleted key in place as the parent's
     // delete violating the FK, i.e. like RESTRICT.
     if std::iter::once(first.kind)
@@ -272,6 +316,20 @@ pub(crate) async fn judge(
         first.also.push(RefusalKind::Restrict);
     }
     Ok(Some(first))
+}
+
+/// A refusal the replay of the engine's own order reached.
+fn replayed_refusal(failure: super::simulate::world::Failure) -> Refusal {
+    Refusal {
+        kind: failure.kind,
+        also: Vec::new(),
+        table: failure.table,
+        foreign_key: failure.fk,
+        rows: 0,
+        sample_keys: Vec::new(),
+        path: Vec::new(),
+        message: format!("{}, in the engine's own order (replayed)", failure.message),
+    }
 }
 
 fn refusal(

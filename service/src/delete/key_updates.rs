@@ -140,6 +140,7 @@ async fn measure_edge(
         values: values.clone(),
         key_update_depth: depth,
         unsupported: None,
+        order_dependent: None,
         check_violations: 0,
         check_name: None,
         check_doomed: 0,
@@ -178,7 +179,7 @@ async fn measure_edge(
     effect.survivors = count(s, &format!("SELECT COUNT(*) {from}{surviving}")).await?;
     effect.doomed = count(s, &format!("SELECT COUNT(*) {from}{doomed}")).await?;
     if effect.doomed > 0 {
-        effect.unsupported = Some(format!(
+        effect.order_dependent = Some(format!(
             "{label}: {} row(s) of `{}` reached by the key update are also deleted by the \
              cascade; which comes first depends on the engine's order",
             effect.doomed, child.name

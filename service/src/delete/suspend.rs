@@ -6,9 +6,12 @@
 //! ([`EngineActions::Auto`], not inside an app's `DatabaseTransaction`) and the rules involved
 //! are ones a scoped check can prove (every FK into a table that can lose rows references its
 //! parent's primary key, no SET DEFAULT into such a table, no rewrite of a referenced key), the
-//! actions are switched off the way each engine allows (`engine::ActionSwitch`), and before the
-//! transaction ends [`check`] proves that no reference to a deleted key is left. A finding rolls
-//! everything back and is reported as [`super::DeleteError::DanglingReference`].
+//! actions are switched off the way each engine allows (`engine::ActionSwitch`). Before the
+//! transaction ends, no reference to a deleted key may be left: where the switch makes the whole
+//! session non-enforcing (SQLite, PostgreSQL), the late-children sweep (`super::sweep`) applies
+//! every rule to rows that appeared after the closure read; where it is per statement
+//! (MariaDB), [`check`] proves it, and a finding rolls everything back as
+//! [`super::DeleteError::DanglingReference`].
 
 use cascade_entity::RuleGraph;
 use cascade_entity::rules::{Enforcement, FkAction, Table};

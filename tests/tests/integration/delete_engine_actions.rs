@@ -1,9 +1,8 @@
 //! The engine's own FK actions suspended while the ORM executor deletes (`EngineActions::Auto`):
 //! same tables as with them kept on, the connection's enforcement restored afterwards, and the
-//! integrity check before commit refusing a delete that would leave a reference to a deleted key
-//! (here written by a user trigger the executor cannot know about).
-//! Dialects: the domain cases on SQLite, PostgreSQL and MariaDB; the trigger cases on SQLite
-//! (actions suspended, the check refuses) and PostgreSQL (a user trigger keeps them on).
+//! rows a user trigger writes behind the executor's back handled: SQLite (the session does not
+//! enforce, so the late-children sweep cascades them), MariaDB (the integrity check before
+//! commit refuses and rolls back), PostgreSQL (a user trigger keeps the engine's actions on).
 
 use cascade_entity::rules::Dialect;
 use cascade_service::connect::enforces_foreign_keys;
@@ -78,7 +77,7 @@ async fn delete_p1(db: &TestDb, actions: EngineActions) -> Result<u64, DeleteErr
 }
 
 #[tokio::test]
-async fn sqlite_integrity_check_refuses_a_reference_left_to_a_deleted_key() {
+async fn sqlite_late_child_written_by_a_trigger_is_cascaded_with_actions_suspended() {
     with_db(Dialect::Sqlite, |db| async move {
         trigger_fixture(
             &db,
@@ -86,10 +85,34 @@ async fn sqlite_integrity_check_refuses_a_reference_left_to_a_deleted_key() {
                INSERT INTO l VALUES (old.id, old.p_id); END"],
         )
         .await;
+        // The pragma is off for the delete: the late-children sweep applies l's CASCADE to the
+        // row the trigger logged, as the engine's own action would have.
+        assert_eq!(delete_p1(&db, EngineActions::Auto).await.expect("auto"), 3);
+        assert!(dump_table(&db.conn, "l").await.is_empty());
+        assert_eq!(dump_table(&db.conn, "c").await.len(), 1);
+        assert!(
+            enforces_foreign_keys(&db.conn).await.expect("read"),
+            "foreign_keys restored after the delete"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn mariadb_integrity_check_refuses_a_reference_left_to_a_deleted_key() {
+    with_db(Dialect::MySql, |db| async move {
+        trigger_fixture(
+            &db,
+            &["CREATE TRIGGER log AFTER DELETE ON c FOR EACH ROW \
+               INSERT INTO l VALUES (OLD.id, OLD.p_id)"],
+        )
+        .await;
         let before = (
             dump_table(&db.conn, "p").await,
             dump_table(&db.conn, "c").await,
         );
+        // `SET STATEMENT foreign_key_checks = 0` skips p's actions for the logged row; the
+        // check before commit finds it and rolls everything back.
         match delete_p1(&db, EngineActions::Auto).await {
             Err(DeleteError::DanglingReference { foreign_key }) => {
                 assert_eq!(foreign_key, "l(p_id) -> p(id)");
@@ -102,10 +125,6 @@ async fn sqlite_integrity_check_refuses_a_reference_left_to_a_deleted_key() {
         );
         assert_eq!(before, after, "rolled back");
         assert!(dump_table(&db.conn, "l").await.is_empty(), "rolled back");
-        assert!(
-            enforces_foreign_keys(&db.conn).await.expect("read"),
-            "foreign_keys restored after the refusal"
-        );
         // With the engine's actions on, it cascades the logged row itself.
         assert_eq!(
             delete_p1(&db, EngineActions::KeepOn)

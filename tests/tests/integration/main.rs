@@ -21,6 +21,7 @@ mod delete_domain;
 mod delete_engine_actions;
 mod delete_semantics;
 mod delete_semantics_keys;
+mod delete_semantics_order;
 mod docs;
 mod exit_codes;
 mod export;

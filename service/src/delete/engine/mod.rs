@@ -16,6 +16,18 @@ use sea_orm::DbErr;
 
 use super::effects::EdgeEffect;
 use super::report::RefusalKind;
+use super::simulate::world::{Replay, World};
+
+/// Where a replay reads the order of FKs that is not in the rule graph.
+pub(crate) enum OrderFacts {
+    /// The graph's creation ranks and constraint names suffice.
+    None,
+    /// `SELECT table_name, creation_order`: tables' order of creation (SQLite's schema).
+    TableCreation(&'static str),
+    /// `SELECT child_table, constraint_name, trigger_name, trigger_type, on_child`: the RI
+    /// triggers, whose name order is the firing order (PostgreSQL).
+    Triggers(&'static str),
+}
 
 /// The verdict on one edge's effect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,11 +127,17 @@ pub(crate) trait Engine: Sync {
         false
     }
 
-    /// Whether UPDATEs and DELETEs keyed by a work table are written as multi-table statements
-    /// joined to it (`UPDATE t JOIN work d ON ... SET ...`, `DELETE t FROM t JOIN work d ON
-    /// ...`) rather than with `IN (SELECT ...)`: MariaDB runs a single-table statement with an
-    /// `IN` subquery as a scan of the whole table (locking every row it reads).
-    fn updates_by_join(&self) -> bool {
+    /// Whether DELETEs keyed by a work table are written as multi-table statements joined to
+    /// it (`DELETE t FROM t JOIN work d ON ...`) rather than with `IN (SELECT ...)`: MariaDB
+    /// runs a single-table DELETE with an `IN` subquery as a scan of the whole table.
+    fn deletes_by_join(&self) -> bool {
+        false
+    }
+
+    /// Whether SET NULL rewrites are written as multi-table UPDATEs joined to the parent's work
+    /// table. Off everywhere: MariaDB buffers the rows of a multi-table UPDATE that writes its
+    /// own join column (measured slower than the `IN` form on the W2 fan-out).
+    fn rewrites_by_join(&self) -> bool {
         false
     }
 
@@ -195,6 +213,21 @@ pub(crate) trait Engine: Sync {
     /// SQL that makes the rest of the current transaction read-only while its work tables stay
     /// writable, once they exist; `None` where the engine has no such switch.
     fn read_only_from_here(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// Replays this engine's firing order over the loaded rows (`simulate`): the exact verdict
+    /// where the aggregate model cannot decide.
+    fn replay(&self, world: &mut World) -> Replay;
+
+    /// Where the replay reads FK firing order facts the graph does not hold.
+    fn order_facts(&self) -> OrderFacts {
+        OrderFacts::None
+    }
+
+    /// SQL for a row's physical position under alias `alias` (the order a scan visits rows);
+    /// `None` where the primary key is that order.
+    fn row_position(&self, _alias: &str) -> Option<String> {
         None
     }
 

@@ -2,13 +2,17 @@
 //! order, every check immediate (NO ACTION is RESTRICT, SET DEFAULT is stored as RESTRICT: the
 //! graph is normalised with `Dialect::effective_action` before judging). A row referencing itself
 //! blocks its own delete. Cascades fail at 15 levels. A temporary table cannot be opened twice
-//! in one statement, so the executor stages through mirror tables.
+//! in one statement, so the executor stages through mirror tables. Where the order decides,
+//! the judge replays it (`mysql/replay.rs`).
+
+mod replay;
 
 use cascade_entity::rules::FkAction;
 use sea_orm::DbErr;
 
 use super::super::effects::EdgeEffect;
 use super::super::report::RefusalKind;
+use super::super::simulate::world::{Replay, World};
 use super::{ActionSwitch, Engine, Verdict, error_code, error_text};
 
 pub(crate) struct MySql;
@@ -59,7 +63,7 @@ impl Engine for MySql {
         true
     }
 
-    fn updates_by_join(&self) -> bool {
+    fn deletes_by_join(&self) -> bool {
         true
     }
 
@@ -81,6 +85,10 @@ impl Engine for MySql {
 
     fn backslash_escapes_in_strings(&self) -> bool {
         true
+    }
+
+    fn replay(&self, world: &mut World) -> Replay {
+        replay::replay(world)
     }
 
     fn judge(&self, e: &EdgeEffect) -> Verdict {

@@ -3,14 +3,18 @@
 //! a row is the layer that deletes it). RESTRICT and non-deferred NO ACTION are checked when
 //! their event is reached: a referencing row deleted in an earlier or the same layer is gone by
 //! then, one deleted two or more layers later is still there. Within one layer the order
-//! follows physical row order, which the model cannot know: such cases are `order_dependent`.
+//! follows physical (ctid) order and trigger-name order: where that decides, the judge replays
+//! the queue (`postgres/replay.rs`) over the rows involved.
+
+mod replay;
 
 use cascade_entity::rules::{Deferrable, FkAction};
 use sea_orm::DbErr;
 
 use super::super::effects::EdgeEffect;
 use super::super::report::RefusalKind;
-use super::{ActionSwitch, Engine, Verdict, error_code, error_text};
+use super::super::simulate::world::{Replay, World};
+use super::{ActionSwitch, Engine, OrderFacts, Verdict, error_code, error_text};
 
 pub(crate) struct Postgres;
 
@@ -73,6 +77,24 @@ impl Engine for Postgres {
 
     fn parser_dialect(&self) -> &'static dyn sqlparser::dialect::Dialect {
         &sqlparser::dialect::PostgreSqlDialect {}
+    }
+
+    fn replay(&self, world: &mut World) -> Replay {
+        replay::replay(world)
+    }
+
+    fn order_facts(&self) -> OrderFacts {
+        OrderFacts::Triggers(
+            "SELECT cl.relname::text, c.conname::text, t.tgname::text, t.tgtype::int8, \
+             t.tgrelid = c.conrelid FROM pg_constraint c JOIN pg_trigger t ON t.tgconstraint = c.oid \
+             JOIN pg_class cl ON cl.oid = c.conrelid WHERE c.contype = 'f' \
+             AND cl.relnamespace = current_schema()::regnamespace",
+        )
+    }
+
+    /// Scans visit the heap in ctid order.
+    fn row_position(&self, alias: &str) -> Option<String> {
+        Some(format!("{alias}.ctid"))
     }
 
     fn judge(&self, e: &EdgeEffect) -> Verdict {

@@ -3,13 +3,16 @@
 //! was already dangling cancels a violation); "foreign key mismatch" when a parent's FK points
 //! at non-key columns; trigger depth limit 1000. Any UPDATE of a row (an action's SET NULL or
 //! SET DEFAULT included) re-checks that row's references to its own table, and a dangling one
-//! counts as a violation.
+//! counts as a violation. Where the order decides, the judge replays it (`sqlite/replay.rs`).
+
+mod replay;
 
 use sea_orm::DbErr;
 
 use super::super::effects::{EdgeEffect, default_sql};
 use super::super::report::RefusalKind;
-use super::{ActionSwitch, Engine, Verdict, error_code, error_text};
+use super::super::simulate::world::{Replay, World};
+use super::{ActionSwitch, Engine, OrderFacts, Verdict, error_code, error_text};
 use cascade_entity::rules::FkAction;
 
 pub(crate) struct Sqlite;
@@ -74,6 +77,19 @@ impl Engine for Sqlite {
 
     fn parser_dialect(&self) -> &'static dyn sqlparser::dialect::Dialect {
         &sqlparser::dialect::SQLiteDialect {}
+    }
+
+    fn replay(&self, world: &mut World) -> Replay {
+        replay::replay(world)
+    }
+
+    fn order_facts(&self) -> OrderFacts {
+        OrderFacts::TableCreation("SELECT name, rowid FROM sqlite_master WHERE type = 'table'")
+    }
+
+    /// Statements collect their rows into a rowid set first, visited in rowid order.
+    fn row_position(&self, alias: &str) -> Option<String> {
+        Some(format!("{alias}.rowid"))
     }
 
     fn judge(&self, e: &EdgeEffect) -> Verdict {
