@@ -4,6 +4,8 @@
 //! RuleGraph and returns typed results and errors; nothing here parses arguments or draws on a
 //! terminal (the `cascade-cli` crate does).
 
+#![warn(missing_docs, unreachable_pub)]
+
 pub mod audit;
 pub mod bench;
 pub mod connect;

@@ -45,6 +45,7 @@ pub trait Workload: Send + Sync {
 /// A built workload.
 #[derive(Debug, Clone)]
 pub struct Prepared {
+    /// The rows to insert.
     pub fixtures: Fixtures,
     /// The row whose delete is timed.
     pub root: RowRef,
@@ -55,7 +56,9 @@ pub struct Prepared {
 pub struct BenchOptions {
     /// About how many rows the deleted subtree (W1) or the user's rows (W2) hold.
     pub scale: usize,
+    /// Which server (or SQLite) to run on.
     pub backend: Dialect,
+    /// The workloads to run, each with every method.
     pub workloads: Vec<Arc<dyn Workload>>,
     /// Runs per method; the median is reported.
     pub repeats: usize,
@@ -65,6 +68,7 @@ pub struct BenchOptions {
     pub naive_cap: u64,
     /// Rows per transaction of the `batched` method (`--batch-rows`).
     pub batch_rows: u64,
+    /// Where long steps (loading, copying, each run) are reported.
     pub progress: Arc<dyn crate::progress::Progress>,
     /// The command (program, then arguments) that re-runs this bench: each timed method then
     /// runs in a child process started from it with [`CHILD_ENV`] set, so the peak RSS reported
@@ -72,13 +76,17 @@ pub struct BenchOptions {
     pub isolate: Option<Vec<std::ffi::OsString>>,
 }
 
+/// A way of deleting the workload's root row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Method {
+    /// One native DELETE; the database cascades.
     Db,
+    /// Our executor, one transaction.
     Orm,
     /// ORM mode in transactions of at most `batch_rows` rows (`--batch-rows`).
     Batched,
+    /// Load children and delete row by row, as a naive ORM loop does (capped, extrapolated).
     Naive,
     /// `plan`: the preview with exact counts (read-only).
     Plan,
@@ -97,19 +105,29 @@ impl std::fmt::Debug for BenchOptions {
     }
 }
 
+/// The timing of one method on one workload.
 #[derive(Debug, Clone, Serialize)]
 pub struct BenchResult {
+    /// Where it ran.
     pub backend: Dialect,
+    /// The workload's name.
     pub workload: String,
+    /// The requested scale.
     pub scale: usize,
+    /// The method.
     pub method: Method,
+    /// Median wall time of the runs, seconds.
     pub median_s: f64,
+    /// `median_s` divided by the `db` method's.
     pub ratio_to_db: f64,
+    /// SQL statements the method issued.
     pub statements: u64,
+    /// Peak resident memory of the process that ran it, bytes.
     pub peak_rss_bytes: u64,
     /// How far the peak rose above the process's resident size when the method started (the
     /// process also holds the loaded workload and, for SQLite, the database's page cache).
     pub rss_growth_bytes: u64,
+    /// Rows deleted and rewritten.
     pub rows_affected: u64,
     /// The longest single transaction (the whole delete, except for `batched`), seconds.
     pub longest_transaction_s: f64,
@@ -117,24 +135,34 @@ pub struct BenchResult {
     pub extrapolated: bool,
 }
 
+/// What `cascade bench` measured.
 #[derive(Debug, Clone, Serialize)]
 pub struct BenchReport {
+    /// Every method left identical tables (checksums per table).
     pub tables_identical: bool,
+    /// One result per workload and method.
     pub results: Vec<BenchResult>,
     /// Tables whose final state differed between methods, with the methods compared.
     pub mismatches: Vec<String>,
 }
 
+/// Why the bench could not run.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum BenchError {
+    /// A statement failed.
     #[error(transparent)]
     Db(#[from] DbErr),
+    /// A timed delete failed.
     #[error(transparent)]
     Delete(#[from] DeleteError),
+    /// The scratch database could not be reached.
     #[error(transparent)]
     Connect(#[from] crate::connect::ConnectError),
+    /// Preparing a scratch database or a child process failed.
     #[error("bench setup: {0}")]
     Setup(String),
+    /// The workload's fixtures could not be built.
     #[error(transparent)]
     Fixture(#[from] FixtureError),
 }

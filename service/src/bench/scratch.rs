@@ -102,7 +102,7 @@ async fn copy_rows(url: &str, graph: &RuleGraph, template: &str) -> Result<(), B
 }
 
 impl Scratch {
-    pub async fn prepare(
+    pub(super) async fn prepare(
         options: &BenchOptions,
         graph: &RuleGraph,
         fixtures: &Fixtures,
@@ -215,7 +215,7 @@ impl Scratch {
     }
 
     /// A URL to a database holding exactly the loaded workload.
-    pub async fn fresh_copy(
+    pub(super) async fn fresh_copy(
         &self,
         graph: &RuleGraph,
         fixtures: &Fixtures,
@@ -269,7 +269,7 @@ impl Scratch {
     }
 
     /// Drops a copy handed out by `fresh_copy`.
-    pub async fn discard(&self, url: &str) -> Result<(), BenchError> {
+    pub(super) async fn discard(&self, url: &str) -> Result<(), BenchError> {
         match self {
             Scratch::Sqlite { .. } => {
                 if let Some(path) = url
@@ -294,7 +294,7 @@ impl Scratch {
     }
 
     /// Removes the template (scratch files go with their directory).
-    pub async fn finish(self) -> Result<(), BenchError> {
+    pub(super) async fn finish(self) -> Result<(), BenchError> {
         if let Scratch::Server {
             template: Some(name),
             ..

@@ -38,7 +38,7 @@ pub(crate) struct Closure {
 
 impl Closure {
     /// Every work table and mirror created, for cleanup.
-    pub fn all_names(&self) -> Vec<String> {
+    pub(crate) fn all_names(&self) -> Vec<String> {
         self.tables
             .values()
             .flat_map(|w| std::iter::once(w.name.clone()).chain(w.mirror.clone()))
@@ -47,7 +47,7 @@ impl Closure {
 
     /// The work table to read as the child side `x` when the parent side is already `parent`
     /// in the same statement (needs a mirror where work tables cannot be reopened).
-    pub fn child_side(&self, s: &Session<'_>, child: &str, parent: &str) -> Option<&str> {
+    pub(crate) fn child_side(&self, s: &Session<'_>, child: &str, parent: &str) -> Option<&str> {
         let work = self.tables.get(child)?;
         if child == parent && !s.engine.reopens_work_tables() {
             work.mirror.as_deref()

@@ -67,7 +67,7 @@ pub(crate) struct EdgeEffect {
 }
 
 impl EdgeEffect {
-    pub fn refusal_kind(&self) -> RefusalKind {
+    pub(crate) fn refusal_kind(&self) -> RefusalKind {
         match self.action {
             FkAction::NoAction => RefusalKind::NoAction,
             FkAction::SetNull => RefusalKind::NotNull,
@@ -86,20 +86,20 @@ impl EdgeEffect {
         }
     }
 
-    pub fn survivors_fail(&self) -> bool {
+    pub(crate) fn survivors_fail(&self) -> bool {
         self.survivors > 0 && self.fails_on_existing_row()
     }
 
-    pub fn doomed_fail(&self) -> bool {
+    pub(crate) fn doomed_fail(&self) -> bool {
         self.doomed > 0 && self.fails_on_existing_row()
     }
 
-    pub fn doomed_other_rows(&self) -> u64 {
+    pub(crate) fn doomed_other_rows(&self) -> u64 {
         self.doomed - self.doomed_self
     }
 
     /// Violations this edge adds to an end-of-statement counter (SQLite).
-    pub fn net_violations(&self) -> u64 {
+    pub(crate) fn net_violations(&self) -> u64 {
         let own = match self.action {
             FkAction::NoAction => self.survivors,
             FkAction::SetDefault if self.default_missing_parent => self.survivors,

@@ -52,8 +52,9 @@ pub(crate) async fn apply_orm(
             };
         for group in statements {
             let sql = update_statement(s, child, &group);
-            if let Err(error) = s.exec(&sql).await {
-                return Err(engine_refusal(s, error, table));
+            match s.exec(&sql).await {
+                Ok(rows) => s.progress.advance(rows),
+                Err(error) => return Err(engine_refusal(s, error, table)),
             }
         }
     }
@@ -79,8 +80,9 @@ pub(crate) async fn apply_orm(
                 key_in(s, &work.key, &work.name)
             )
         };
-        if let Err(error) = s.exec(&sql).await {
-            return Err(engine_refusal(s, error, table));
+        match s.exec(&sql).await {
+            Ok(rows) => s.progress.advance(rows),
+            Err(error) => return Err(engine_refusal(s, error, table)),
         }
     }
     Ok(())

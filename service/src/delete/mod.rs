@@ -176,6 +176,7 @@ where
             table,
             selection,
             Run::new(mode, Stage::Plan, EngineActions::KeepOn),
+            &NoProgress,
         )
     };
     let (ran, _) = retry::with_retries(attempts, attempt).await?;
@@ -282,7 +283,7 @@ where
         options.attempts
     };
     let how = Run::new(options.mode, stage, options.engine_actions);
-    let attempt = || run(db, graph, table, selection, how);
+    let attempt = || run(db, graph, table, selection, how, progress);
     let (
         Ran {
             effect, statements, ..
@@ -397,6 +398,7 @@ async fn run<C: Connection>(
     table: &str,
     selection: &Selection,
     how: Run,
+    progress: &dyn Progress,
 ) -> Result<Ran, DeleteError> {
     let Run {
         mode,
@@ -490,7 +492,11 @@ async fn run<C: Connection>(
                         }
                         None => false,
                     };
+                    let rewritten: u64 = effect.updated.iter().map(|u| u.rows).sum();
+                    s.progress = progress;
+                    progress.start("deleting", effect.total_deleted() + rewritten);
                     execute::apply_orm(&mut s, &graph, &closure, &edge_effects).await?;
+                    progress.finish();
                     sweep::late_children(&mut s, &graph, &mut closure, &edge_effects)
                         .await?
                         .add_to(&mut effect);

@@ -9,6 +9,7 @@ use cascade_entity::rules::Dialect;
 use sea_orm::{ConnectionTrait, DatabaseTransaction, DbErr, QueryResult, Statement, Value};
 
 use super::engine::{Engine, engine};
+use crate::progress::{NoProgress, Progress};
 
 pub(crate) struct Session<'a> {
     pub txn: &'a DatabaseTransaction,
@@ -23,10 +24,12 @@ pub(crate) struct Session<'a> {
     /// Whether the closure's rows are write-locked as they are found (the `locks` module): a
     /// delete that will change rows does, a plan does not.
     pub locking: bool,
+    /// Where the executor reports the rows each of its statements changed.
+    pub progress: &'a dyn Progress,
 }
 
 impl<'a> Session<'a> {
-    pub fn new(txn: &'a DatabaseTransaction) -> Session<'a> {
+    pub(crate) fn new(txn: &'a DatabaseTransaction) -> Session<'a> {
         let dialect = Dialect::from(txn.get_database_backend());
         Session {
             txn,
@@ -36,16 +39,17 @@ impl<'a> Session<'a> {
             delete_prefix: None,
             lasting: false,
             locking: false,
+            progress: &NoProgress,
         }
     }
 
     /// A quoted identifier ([`Dialect::quote`], the one quoting path).
-    pub fn q(&self, ident: &str) -> String {
+    pub(crate) fn q(&self, ident: &str) -> String {
         self.dialect.quote(ident)
     }
 
     /// `alias.col1, alias.col2`
-    pub fn cols(&self, alias: &str, columns: &[String]) -> String {
+    pub(crate) fn cols(&self, alias: &str, columns: &[String]) -> String {
         columns
             .iter()
             .map(|c| format!("{alias}.{}", self.q(c)))
@@ -54,7 +58,7 @@ impl<'a> Session<'a> {
     }
 
     /// `col1, col2`, quoted, without alias.
-    pub fn names(&self, columns: &[String]) -> String {
+    pub(crate) fn names(&self, columns: &[String]) -> String {
         columns
             .iter()
             .map(|c| self.q(c))
@@ -63,7 +67,7 @@ impl<'a> Session<'a> {
     }
 
     /// `a.x = b.y AND ...`, pairwise.
-    pub fn equal(&self, a: &str, a_cols: &[String], b: &str, b_cols: &[String]) -> String {
+    pub(crate) fn equal(&self, a: &str, a_cols: &[String], b: &str, b_cols: &[String]) -> String {
         a_cols
             .iter()
             .zip(b_cols)
@@ -74,7 +78,7 @@ impl<'a> Session<'a> {
 
     /// Creates an empty work table `name` for `table`'s `key` (dropping a leftover first where
     /// the engine keeps work tables across a rollback).
-    pub async fn create_work_table(
+    pub(crate) async fn create_work_table(
         &mut self,
         name: &str,
         table: &str,
@@ -98,7 +102,7 @@ impl<'a> Session<'a> {
 
     /// Like [`Session::create_work_table`], with key columns typed like `table`'s (see
     /// `Engine::create_typed_work_table`).
-    pub async fn create_typed_work_table(
+    pub(crate) async fn create_typed_work_table(
         &mut self,
         name: &str,
         table: &str,
@@ -116,11 +120,11 @@ impl<'a> Session<'a> {
         Ok(())
     }
 
-    pub async fn exec(&mut self, sql: &str) -> Result<u64, DbErr> {
+    pub(crate) async fn exec(&mut self, sql: &str) -> Result<u64, DbErr> {
         self.exec_with(sql, Vec::new()).await
     }
 
-    pub async fn exec_with(&mut self, sql: &str, values: Vec<Value>) -> Result<u64, DbErr> {
+    pub(crate) async fn exec_with(&mut self, sql: &str, values: Vec<Value>) -> Result<u64, DbErr> {
         self.statements += 1;
         let started = std::time::Instant::now();
         let statement =
@@ -130,11 +134,11 @@ impl<'a> Session<'a> {
         Ok(rows)
     }
 
-    pub async fn query(&mut self, sql: &str) -> Result<Vec<QueryResult>, DbErr> {
+    pub(crate) async fn query(&mut self, sql: &str) -> Result<Vec<QueryResult>, DbErr> {
         self.query_with(sql, Vec::new()).await
     }
 
-    pub async fn query_with(
+    pub(crate) async fn query_with(
         &mut self,
         sql: &str,
         values: Vec<Value>,
@@ -149,7 +153,7 @@ impl<'a> Session<'a> {
     }
 
     /// A single integer result (`COUNT(*)`, `MAX(...)`), NULL read as 0.
-    pub async fn scalar(&mut self, sql: &str) -> Result<i64, DbErr> {
+    pub(crate) async fn scalar(&mut self, sql: &str) -> Result<i64, DbErr> {
         let rows = self.query(sql).await?;
         let Some(row) = rows.first() else {
             return Ok(0);

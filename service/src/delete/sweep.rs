@@ -34,7 +34,7 @@ pub(crate) struct Swept {
 
 impl Swept {
     /// Adds the sweep's rows to `effect`'s counts.
-    pub fn add_to(self, effect: &mut Effect) {
+    pub(super) fn add_to(self, effect: &mut Effect) {
         for (table, rows) in self.deleted {
             *effect.deleted.entry(table).or_default() += rows;
         }

@@ -13,6 +13,7 @@ use super::report::{DeleteError, DeleteMode, RefusalKind};
 use super::selection::Selection;
 use super::{EngineActions, Run, Stage, run};
 use crate::connect::{Enforce, connect};
+use crate::progress::NoProgress;
 use crate::snapshot::{Row, snapshot};
 
 /// How one side ended.
@@ -281,7 +282,7 @@ async fn side(
 ) -> Result<(Outcome, BTreeMap<String, Vec<Row>>), DeleteError> {
     if orm_side == Some(OrmSide::ActionsSuspended) {
         let how = Run::new(mode, Stage::Inspect, EngineActions::Auto);
-        return match run(db, graph, table, selection, how).await {
+        return match run(db, graph, table, selection, how, &NoProgress).await {
             Ok(ran) => {
                 let tables = match ran.tables {
                     Some(tables) => tables,
@@ -302,7 +303,7 @@ async fn side(
     }
     let outer = db.begin().await?;
     let how = Run::new(mode, Stage::Commit, EngineActions::KeepOn);
-    let outcome = match run(&outer, graph, table, selection, how).await {
+    let outcome = match run(&outer, graph, table, selection, how, &NoProgress).await {
         Ok(ran) => Outcome::Deleted {
             deleted: ran.effect.deleted,
         },

@@ -106,7 +106,7 @@ pub(crate) struct World {
 }
 
 impl World {
-    pub fn new(tables: Vec<SimTable>, fks: Vec<SimFk>) -> World {
+    pub(crate) fn new(tables: Vec<SimTable>, fks: Vec<SimFk>) -> World {
         let mut world = World {
             tables,
             fks,
@@ -145,27 +145,27 @@ impl World {
         world
     }
 
-    pub fn row(&self, id: RowId) -> &Row {
+    pub(crate) fn row(&self, id: RowId) -> &Row {
         &self.tables[id.0].rows[id.1]
     }
 
-    pub fn state(&self, id: RowId) -> State {
+    pub(crate) fn state(&self, id: RowId) -> State {
         self.row(id).state
     }
 
-    pub fn set_state(&mut self, id: RowId, state: State) {
+    pub(crate) fn set_state(&mut self, id: RowId, state: State) {
         self.tables[id.0].rows[id.1].state = state;
     }
 
     /// The values of `cols` of a row.
-    pub fn project(&self, id: RowId, cols: &[usize]) -> Vec<Val> {
+    pub(crate) fn project(&self, id: RowId, cols: &[usize]) -> Vec<Val> {
         let row = self.row(id);
         cols.iter().map(|&c| row.values[c].clone()).collect()
     }
 
     /// Rows of table `t` whose `cols` equal `values` (MATCH SIMPLE: nothing matches a value
     /// with a NULL part) and that `keep` accepts, in physical order.
-    pub fn matching(
+    pub(crate) fn matching(
         &self,
         t: usize,
         cols: &[usize],
@@ -188,33 +188,43 @@ impl World {
     }
 
     /// Children of `fk` referencing the parent key `key`, among rows `keep` accepts.
-    pub fn children(&self, fk: usize, key: &[Val], keep: impl Fn(&Row) -> bool) -> Vec<RowId> {
+    pub(crate) fn children(
+        &self,
+        fk: usize,
+        key: &[Val],
+        keep: impl Fn(&Row) -> bool,
+    ) -> Vec<RowId> {
         let fk = &self.fks[fk];
         self.matching(fk.child, &fk.cols, key, keep)
     }
 
     /// Whether a row of `fk`'s parent that `keep` accepts holds the key `values`.
-    pub fn parent_exists(&self, fk: usize, values: &[Val], keep: impl Fn(&Row) -> bool) -> bool {
+    pub(crate) fn parent_exists(
+        &self,
+        fk: usize,
+        values: &[Val],
+        keep: impl Fn(&Row) -> bool,
+    ) -> bool {
         let fk = &self.fks[fk];
         !self.matching(fk.parent, &fk.pcols, values, keep).is_empty()
     }
 
     /// FKs that reference table `t`.
-    pub fn referencing(&self, t: usize) -> Vec<usize> {
+    pub(crate) fn referencing(&self, t: usize) -> Vec<usize> {
         (0..self.fks.len())
             .filter(|&f| self.fks[f].parent == t)
             .collect()
     }
 
     /// FKs that table `t` holds.
-    pub fn own(&self, t: usize) -> Vec<usize> {
+    pub(crate) fn own(&self, t: usize) -> Vec<usize> {
         (0..self.fks.len())
             .filter(|&f| self.fks[f].child == t)
             .collect()
     }
 
     /// Writes `changes` into a row, keeping the indexes true.
-    pub fn set(&mut self, id: RowId, changes: &[(usize, Val)]) {
+    pub(crate) fn set(&mut self, id: RowId, changes: &[(usize, Val)]) {
         let (t, r) = id;
         let before = self.tables[t].rows[r].values.clone();
         for (c, v) in changes {
@@ -239,14 +249,14 @@ impl World {
 
     /// Moves a row to the end of its table's physical order (a PostgreSQL update writes a new
     /// row version after the existing ones).
-    pub fn move_to_end(&mut self, id: RowId) {
+    pub(crate) fn move_to_end(&mut self, id: RowId) {
         self.next_pos += 1;
         self.tables[id.0].rows[id.1].pos = vec![self.next_pos, 0];
     }
 
     /// The values a rewrite through `fk` writes: `action` is the action applied (SET NULL,
     /// SET DEFAULT, or an ON UPDATE CASCADE carrying `parent_new`).
-    pub fn rewrite(
+    pub(crate) fn rewrite(
         &self,
         fk: usize,
         action: FkAction,
@@ -275,7 +285,7 @@ impl World {
 
     /// The row-level refusal a rewrite of `id` to `changes` meets, in the order the engines
     /// check: NOT NULL, then CHECK, then UNIQUE (against rows `live` accepts).
-    pub fn row_failure(
+    pub(crate) fn row_failure(
         &self,
         id: RowId,
         changes: &[(usize, Val)],
@@ -335,7 +345,7 @@ impl World {
     }
 
     /// Root rows, in physical order.
-    pub fn roots(&self) -> Vec<RowId> {
+    pub(crate) fn roots(&self) -> Vec<RowId> {
         let mut roots: Vec<RowId> = self
             .tables
             .iter()
@@ -354,7 +364,7 @@ impl World {
     }
 
     /// A refusal naming `fk`.
-    pub fn fk_failure(&self, fk: usize, kind: RefusalKind, what: &str) -> Failure {
+    pub(crate) fn fk_failure(&self, fk: usize, kind: RefusalKind, what: &str) -> Failure {
         let f = &self.fks[fk];
         Failure {
             kind,
@@ -365,7 +375,7 @@ impl World {
     }
 
     /// Whether `fk`'s parent columns are among `changed`.
-    pub fn parent_changed(&self, fk: usize, changed: &[(usize, Val)]) -> bool {
+    pub(crate) fn parent_changed(&self, fk: usize, changed: &[(usize, Val)]) -> bool {
         self.fks[fk]
             .pcols
             .iter()
@@ -373,7 +383,7 @@ impl World {
     }
 
     /// Whether `fk`'s own columns are among `changed`.
-    pub fn child_changed(&self, fk: usize, changed: &[(usize, Val)]) -> bool {
+    pub(crate) fn child_changed(&self, fk: usize, changed: &[(usize, Val)]) -> bool {
         self.fks[fk]
             .cols
             .iter()
@@ -414,7 +424,7 @@ pub(crate) fn outcome(result: Step) -> Replay {
 
 impl World {
     /// Stops the replay with the refusal `row_failure` finds for a rewrite, if any.
-    pub fn check_rewrite(
+    pub(crate) fn check_rewrite(
         &self,
         id: RowId,
         changes: &[(usize, Val)],
