@@ -41,6 +41,7 @@ use super::closure::Closure;
 use super::effects::EdgeEffect;
 use super::engine::engine;
 use super::execute::{engine_refusal, update_statement};
+use super::locks;
 use super::report::{
     ColumnUpdate, DeleteError, DeleteMode, DeleteReport, Effect, Refusal, RefusalKind,
 };
@@ -559,7 +560,9 @@ async fn run_batch(
     budget: u64,
 ) -> Result<BatchDone, DeleteError> {
     let started = std::time::Instant::now();
-    let txn = conn.begin().await?;
+    // As the one-shot delete begins (SQLite `BEGIN IMMEDIATE`: no writer between pick and
+    // delete; PostgreSQL READ COMMITTED: the re-check below sees what a lock wait let in).
+    let txn = locks::begin(conn, true).await?;
     let mut s = Session::new(&txn);
     let mut done = BatchDone {
         cursor,
@@ -725,6 +728,7 @@ async fn delete_steps(
         );
         let picked = s.exec_with(&sql, vec![limit(left)]).await?;
         let source = if picked > 0 {
+            hold_leaves(s, graph, table, pick).await?;
             pick.as_str()
         } else {
             let rows =
@@ -768,6 +772,32 @@ async fn delete_steps(
         done.rows += deleted;
     }
     Ok(End::Finished)
+}
+
+/// Write-locks the picked rows of `table` and drops from `pick` those that are no longer
+/// leaves: a writer may have inserted a child of one (through a relation the database does not
+/// enforce) between the pick and the lock; once locked, no new child can appear before the
+/// DELETE. Two statements, whatever the row count.
+async fn hold_leaves(
+    s: &mut Session<'_>,
+    graph: &RuleGraph,
+    table: &Table,
+    pick: &str,
+) -> Result<(), DeleteError> {
+    if graph.referencing(&table.name).next().is_none() {
+        return Ok(());
+    }
+    let key = &table.primary_key;
+    locks::lock_picked(s, &table.name, key, pick).await?;
+    let sql = format!(
+        "DELETE FROM {pick} WHERE NOT EXISTS (SELECT 1 FROM {} t WHERE {} AND {})",
+        s.q(&table.name),
+        s.equal("t", key, &s.q(pick), key),
+        leaf_condition(s, graph, table),
+        pick = s.q(pick)
+    );
+    s.exec(&sql).await?;
+    Ok(())
 }
 
 /// `NOT EXISTS` a row referencing `t`'s row through any FK (itself aside).

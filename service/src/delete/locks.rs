@@ -198,3 +198,29 @@ pub(crate) async fn lock_rows<T: AsRef<str>>(
     }
     Ok(())
 }
+
+/// Write-locks the rows of `table` whose keys are in the work table `pick` (a batch's picked
+/// rows), one statement, where the engine has row locks. A batched delete calls it right after
+/// picking, before it re-checks which picked rows are still leaves.
+pub(crate) async fn lock_picked(
+    s: &mut Session<'_>,
+    table: &str,
+    key: &[String],
+    pick: &str,
+) -> Result<(), DbErr> {
+    let names = s.names(key);
+    let left = if key.len() == 1 {
+        names.clone()
+    } else {
+        format!("({names})")
+    };
+    let from_where = format!(
+        "FROM {} WHERE {left} IN (SELECT {names} FROM {})",
+        s.q(table),
+        s.q(pick)
+    );
+    if let Some(sql) = s.engine.lock_for_delete(&from_where) {
+        s.query(&sql).await?;
+    }
+    Ok(())
+}
