@@ -492,6 +492,12 @@ async fn run<C: Connection>(
                         }
                         None => false,
                     };
+                    if !suspended
+                        && let Some(refusal) =
+                            net_counted_while_checking(&mut s, table, &edge_effects).await?
+                    {
+                        return Err(DeleteError::Refused(Box::new(refusal)));
+                    }
                     let rewritten: u64 = effect.updated.iter().map(|u| u.rows).sum();
                     s.progress = progress;
                     progress.start("deleting", effect.total_deleted() + rewritten);
@@ -560,6 +566,44 @@ async fn run<C: Connection>(
             Err(error)
         }
     }
+}
+
+/// SQLite accepts a NO ACTION / SET DEFAULT reference left dangling when its end-of-statement
+/// counter nets out within the one native DELETE (deleted rows whose own reference already
+/// dangled take it back down). Our executor runs several statements, each checked on its own
+/// while the session enforces FKs, so it cannot reproduce that outcome: refused as
+/// `unsupported` before anything changes (with enforcement off, or the engine's actions
+/// suspended, the executor reproduces it and this does not apply).
+async fn net_counted_while_checking(
+    s: &mut Session<'_>,
+    table: &str,
+    effects: &[effects::EdgeEffect],
+) -> Result<Option<Refusal>, DeleteError> {
+    let Some(edge) = effects
+        .iter()
+        .find(|e| s.engine.judge(e) == engine::Verdict::NetCounted)
+    else {
+        return Ok(None);
+    };
+    if s.dialect != Dialect::Sqlite || s.scalar("PRAGMA foreign_keys").await? == 0 {
+        return Ok(None);
+    }
+    Ok(Some(Refusal {
+        kind: RefusalKind::Unsupported,
+        also: Vec::new(),
+        table: table.to_owned(),
+        foreign_key: Some(edge.label.clone()),
+        rows: 0,
+        sample_keys: Vec::new(),
+        path: Vec::new(),
+        message: format!(
+            "SQLite accepts this delete only as one statement, whose FK counter nets out ({} \
+             keeps references to deleted rows); ORM mode on a connection that checks FKs runs \
+             several statements and cannot reproduce it: use DB mode, or ORM mode with FK \
+             enforcement off",
+            edge.label
+        ),
+    }))
 }
 
 /// What the engine knows about a delete before it changes anything: the closure (in work

@@ -160,3 +160,95 @@ async fn postgres_user_trigger_keeps_the_engines_actions_on() {
     })
     .await;
 }
+
+/// A delete SQLite accepts only as one statement: its end-of-statement counter nets a NO ACTION
+/// survivor (`t2(f2_0) -> t2(id)`) against cascaded rows whose own references already dangled.
+/// ORM mode on a connection that checks FKs cannot reproduce that in several statements, so it
+/// refuses as `unsupported` before changing anything; the database's own delete goes through.
+/// (Found by the differential suite, seed 20261130, case 17163305741152257806.)
+#[tokio::test]
+async fn sqlite_net_counted_delete_is_refused_while_fks_are_checked() {
+    with_db(Dialect::Sqlite, |db| async move {
+        let ddl = [
+            "CREATE TABLE t6 (id INT NOT NULL, PRIMARY KEY (id))",
+            "CREATE TABLE t2 (id INT NOT NULL, f0_0 INT NULL DEFAULT 1, f1_0 INT NULL DEFAULT 1, \
+             f2_0 INT NULL, PRIMARY KEY (id), UNIQUE (f1_0), \
+             CONSTRAINT t2_ck CHECK (f0_0 IS NOT NULL OR id > 3), \
+             CONSTRAINT t2_z0 FOREIGN KEY (f0_0) REFERENCES t2 (f1_0) ON DELETE CASCADE ON UPDATE SET DEFAULT, \
+             CONSTRAINT t2_z1 FOREIGN KEY (f1_0) REFERENCES t3 (id) ON DELETE NO ACTION ON UPDATE SET DEFAULT, \
+             CONSTRAINT t2_a2 FOREIGN KEY (f2_0) REFERENCES t2 (id) ON DELETE NO ACTION ON UPDATE CASCADE)",
+            "CREATE TABLE t5 (id INT NOT NULL, f0_0 INT NULL, PRIMARY KEY (id), \
+             CONSTRAINT t5_a0 FOREIGN KEY (f0_0) REFERENCES t2 (id) ON DELETE CASCADE ON UPDATE CASCADE)",
+            "CREATE TABLE t1 (k1 INT NOT NULL, k2 INT NOT NULL, f1_0 INT NOT NULL DEFAULT 1, \
+             PRIMARY KEY (k1, k2), \
+             CONSTRAINT t1_a0 FOREIGN KEY (k2) REFERENCES t5 (id) ON DELETE SET NULL ON UPDATE NO ACTION, \
+             CONSTRAINT t1_a1 FOREIGN KEY (f1_0) REFERENCES t4 (id) ON DELETE CASCADE ON UPDATE SET DEFAULT)",
+            "CREATE TABLE t3 (id INT NOT NULL, f0_0 INT NULL, f1_0 INT NOT NULL, f1_1 INT NOT NULL, \
+             PRIMARY KEY (id), \
+             CONSTRAINT t3_z0 FOREIGN KEY (f0_0) REFERENCES t6 (id) ON DELETE CASCADE ON UPDATE CASCADE, \
+             CONSTRAINT t3_a1 FOREIGN KEY (f1_0, f1_1) REFERENCES t1 (k1, k2) ON DELETE CASCADE ON UPDATE NO ACTION)",
+            "CREATE TABLE t4 (id INT NOT NULL, f0_0 INT NOT NULL, PRIMARY KEY (id), \
+             CONSTRAINT t4_a0 FOREIGN KEY (f0_0) REFERENCES t3 (id) ON DELETE CASCADE ON UPDATE NO ACTION)",
+            "CREATE TABLE t0 (k1 INT NOT NULL, k2 INT NOT NULL, f0_0 INT NULL, f1_0 INT NOT NULL, \
+             PRIMARY KEY (k1, k2), \
+             CONSTRAINT t0_m0 FOREIGN KEY (f0_0) REFERENCES t5 (id) ON DELETE CASCADE ON UPDATE NO ACTION, \
+             CONSTRAINT t0_a1 FOREIGN KEY (f1_0) REFERENCES t5 (id) ON DELETE CASCADE ON UPDATE NO ACTION)",
+        ]
+        .map(str::to_owned);
+        let data = [
+            "INSERT INTO t0 (k1, k2, f0_0, f1_0) VALUES (4, 5, 1, 9), (4, 1, 9, 1), (2, 2, 9, 7), (5, 5, 2, 3)",
+            "INSERT INTO t2 (id, f0_0, f1_0, f2_0) VALUES (4, 5, 8, 1), (6, 3, NULL, 4), (3, 1, 1, 4), (1, 7, 3, 9)",
+            "INSERT INTO t3 (id, f0_0, f1_0, f1_1) VALUES (1, NULL, 9, 3), (6, 6, 9, 5), (2, NULL, 6, 3)",
+            "INSERT INTO t4 (id, f0_0) VALUES (5, 4)",
+            "INSERT INTO t5 (id, f0_0) VALUES (3, NULL), (1, 4)",
+            "INSERT INTO t6 (id) VALUES (6)",
+        ]
+        .map(str::to_owned);
+        // The rows go in with FKs off (some references dangle on purpose), as the suite does.
+        sea_orm::ConnectionTrait::execute_unprepared(&db.conn, "PRAGMA foreign_keys = OFF")
+            .await
+            .expect("fks off");
+        build_fixture(&db, &ddl, &data).await;
+        sea_orm::ConnectionTrait::execute_unprepared(&db.conn, "PRAGMA foreign_keys = ON")
+            .await
+            .expect("fks on");
+        let graph = cascade_migration::introspect(&db.conn)
+            .await
+            .expect("introspect");
+        let selection = Selection::condition(
+            sea_orm::Condition::all().add(sea_orm::sea_query::Expr::cust("id = 4")),
+        );
+        let tables = ["t0", "t2", "t5"];
+        let mut before = Vec::new();
+        for t in tables {
+            before.push(dump_table(&db.conn, t).await);
+        }
+        let kept_on = DeleteOptions::default().engine_actions(EngineActions::KeepOn);
+        match delete(&db.conn, &graph, "t2", &selection, kept_on).await {
+            Err(DeleteError::Refused(refusal)) => {
+                assert_eq!(
+                    refusal.kind,
+                    cascade_service::delete::RefusalKind::Unsupported,
+                    "{refusal:?}"
+                );
+                assert_eq!(refusal.foreign_key.as_deref(), Some("t2(f2_0) -> t2(id)"));
+            }
+            other => panic!("expected an unsupported refusal: {other:?}"),
+        }
+        let mut after = Vec::new();
+        for t in tables {
+            after.push(dump_table(&db.conn, t).await);
+        }
+        assert_eq!(before, after, "nothing changed");
+        let native = DeleteOptions::default().mode(cascade_service::delete::DeleteMode::Db);
+        let report = delete(&db.conn, &graph, "t2", &selection, native)
+            .await
+            .expect("SQLite's own delete goes through");
+        let deleted: Vec<(String, u64)> = report.effect.deleted.into_iter().collect();
+        assert_eq!(
+            deleted,
+            [("t0".to_owned(), 2), ("t2".to_owned(), 1), ("t5".to_owned(), 1)]
+        );
+    })
+    .await;
+}
