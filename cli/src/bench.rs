@@ -107,15 +107,18 @@ pub(super) async fn run_bench(
                 r.backend.to_string(),
                 r.workload.clone(),
                 format!(
-                    "{:?}{}",
-                    r.method,
+                    "{}{}",
+                    // The method as `--json` spells it (`orm_actions_on`).
+                    serde_json::to_value(r.method)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default(),
                     if r.extrapolated {
                         " (extrapolated)"
                     } else {
                         ""
                     }
-                )
-                .to_lowercase(),
+                ),
                 format!("{:.4}", r.median_s),
                 format!("{:.3}", r.ratio_to_db),
                 if r.method == Method::Plan {

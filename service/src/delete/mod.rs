@@ -416,7 +416,12 @@ async fn run<C: Connection>(
             .collect();
         suspend::provable(&graph, &reachable)
     });
-    let switch = (actions == EngineActions::Auto
+    let wanted = match actions {
+        EngineActions::Auto => engine::engine(dialect).suspension_pays(),
+        EngineActions::Suspend => true,
+        EngineActions::KeepOn => false,
+    };
+    let switch = (wanted
         && mode == DeleteMode::Orm
         && stage != Stage::Plan
         && !db.in_callers_transaction()

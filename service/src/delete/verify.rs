@@ -281,7 +281,7 @@ async fn side(
     orm_side: Option<OrmSide>,
 ) -> Result<(Outcome, BTreeMap<String, Vec<Row>>), DeleteError> {
     if orm_side == Some(OrmSide::ActionsSuspended) {
-        let how = Run::new(mode, Stage::Inspect, EngineActions::Auto);
+        let how = Run::new(mode, Stage::Inspect, EngineActions::Suspend);
         return match run(db, graph, table, selection, how, &NoProgress).await {
             Ok(ran) => {
                 let tables = match ran.tables {

@@ -1,5 +1,5 @@
-//! The engine's own FK actions suspended while the ORM executor deletes (`EngineActions::Auto`):
-//! same tables as with them kept on, the connection's enforcement restored afterwards, and the
+//! The engine's own FK actions suspended while the ORM executor deletes
+//! (`EngineActions::Suspend`, which `Auto` is wherever it pays): same tables as with them kept on, the connection's enforcement restored afterwards, and the
 //! rows a user trigger writes behind the executor's back handled: SQLite (the session does not
 //! enforce, so the late-children sweep cascades them), MariaDB (the integrity check before
 //! commit refuses and rolls back), PostgreSQL (a user trigger keeps the engine's actions on).
@@ -41,7 +41,7 @@ async fn delete_projects(
 async fn suspended_actions_leave_the_same_tables(
     #[values(Dialect::Sqlite, Dialect::Postgres, Dialect::MySql)] dialect: Dialect,
 ) {
-    let suspended = delete_projects(dialect, EngineActions::Auto).await;
+    let suspended = delete_projects(dialect, EngineActions::Suspend).await;
     let kept_on = delete_projects(dialect, EngineActions::KeepOn).await;
     assert_eq!(suspended, kept_on, "{dialect}");
 }
@@ -87,7 +87,10 @@ async fn sqlite_late_child_written_by_a_trigger_is_cascaded_with_actions_suspend
         .await;
         // The pragma is off for the delete: the late-children sweep applies l's CASCADE to the
         // row the trigger logged, as the engine's own action would have.
-        assert_eq!(delete_p1(&db, EngineActions::Auto).await.expect("auto"), 3);
+        assert_eq!(
+            delete_p1(&db, EngineActions::Suspend).await.expect("auto"),
+            3
+        );
         assert!(dump_table(&db.conn, "l").await.is_empty());
         assert_eq!(dump_table(&db.conn, "c").await.len(), 1);
         assert!(
@@ -113,7 +116,7 @@ async fn mariadb_integrity_check_refuses_a_reference_left_to_a_deleted_key() {
         );
         // `SET STATEMENT foreign_key_checks = 0` skips p's actions for the logged row; the
         // check before commit finds it and rolls everything back.
-        match delete_p1(&db, EngineActions::Auto).await {
+        match delete_p1(&db, EngineActions::Suspend).await {
             Err(DeleteError::DanglingReference { foreign_key }) => {
                 assert_eq!(foreign_key, "l(p_id) -> p(id)");
             }
@@ -152,7 +155,9 @@ async fn postgres_user_trigger_keeps_the_engines_actions_on() {
         // Replica mode would silence the trigger: the actions stay on, and the engine
         // cascades the row the trigger logs.
         assert_eq!(
-            delete_p1(&db, EngineActions::Auto).await.expect("delete"),
+            delete_p1(&db, EngineActions::Suspend)
+                .await
+                .expect("delete"),
             2
         );
         assert!(dump_table(&db.conn, "l").await.is_empty());
