@@ -243,22 +243,26 @@ pub fn redact(url: &str) -> String {
     }
 }
 
+/// Pool options for exactly one connection that is never closed or recycled.
+fn one_lasting_connection<DB: sqlx::Database>() -> sea_orm::sqlx::pool::PoolOptions<DB> {
+    sea_orm::sqlx::pool::PoolOptions::<DB>::new()
+        .max_connections(1)
+        .min_connections(0)
+        .idle_timeout(None)
+        .max_lifetime(None)
+        .acquire_timeout(CONNECT_TIMEOUT)
+}
+
 /// A second connection to `db`'s database, one session that outlives its transactions (a pool
 /// of exactly one connection that is never recycled), with `db`'s FK enforcement: what a
 /// batched delete keeps its work tables in between batches. Closing it ends the session.
 pub async fn dedicated(db: &DatabaseConnection) -> Result<DatabaseConnection, DbErr> {
-    use sea_orm::sqlx::pool::PoolOptions;
     let enforced = enforces_foreign_keys(db).await?;
     let conn_err = |e: sqlx::Error| DbErr::Conn(RuntimeErr::SqlxError(Arc::new(e)));
     let conn = match Dialect::from(db.get_database_backend()) {
         Dialect::Sqlite => {
             let options = (*db.get_sqlite_connection_pool().connect_options()).clone();
-            let pool = PoolOptions::<sqlx::Sqlite>::new()
-                .max_connections(1)
-                .min_connections(0)
-                .idle_timeout(None)
-                .max_lifetime(None)
-                .acquire_timeout(CONNECT_TIMEOUT)
+            let pool = one_lasting_connection::<sqlx::Sqlite>()
                 .connect_with(options)
                 .await
                 .map_err(conn_err)?;
@@ -266,12 +270,7 @@ pub async fn dedicated(db: &DatabaseConnection) -> Result<DatabaseConnection, Db
         }
         Dialect::Postgres => {
             let options = (*db.get_postgres_connection_pool().connect_options()).clone();
-            let pool = PoolOptions::<sqlx::Postgres>::new()
-                .max_connections(1)
-                .min_connections(0)
-                .idle_timeout(None)
-                .max_lifetime(None)
-                .acquire_timeout(CONNECT_TIMEOUT)
+            let pool = one_lasting_connection::<sqlx::Postgres>()
                 .connect_with(options)
                 .await
                 .map_err(conn_err)?;
@@ -279,12 +278,7 @@ pub async fn dedicated(db: &DatabaseConnection) -> Result<DatabaseConnection, Db
         }
         Dialect::MySql => {
             let options = (*db.get_mysql_connection_pool().connect_options()).clone();
-            let pool = PoolOptions::<sqlx::MySql>::new()
-                .max_connections(1)
-                .min_connections(0)
-                .idle_timeout(None)
-                .max_lifetime(None)
-                .acquire_timeout(CONNECT_TIMEOUT)
+            let pool = one_lasting_connection::<sqlx::MySql>()
                 .connect_with(options)
                 .await
                 .map_err(conn_err)?;

@@ -150,12 +150,7 @@ impl Run<'_> {
                     }
                 }
                 action @ (FkAction::SetNull | FkAction::SetDefault) => {
-                    for c in rows {
-                        if self.w.state(c) == State::Alive {
-                            let changes = self.w.rewrite(g, action, &[])?;
-                            self.update(c, changes, Some((g, action)), depth + 1)?;
-                        }
-                    }
+                    self.rewrite_alive(&rows, g, action, &[], depth)?;
                 }
                 FkAction::Restrict if !rows.is_empty() => {
                     return Err(Stop::Refused(self.w.fk_failure(
@@ -165,6 +160,25 @@ impl Run<'_> {
                     )));
                 }
                 _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Rewrites, one row at a time, the `rows` of FK `g` still alive when their turn comes, by
+    /// `action` (`new_key`: the parent's new key, for ON UPDATE CASCADE).
+    fn rewrite_alive(
+        &mut self,
+        rows: &[RowId],
+        g: usize,
+        action: FkAction,
+        new_key: &[Val],
+        depth: u32,
+    ) -> Step {
+        for &c in rows {
+            if self.w.state(c) == State::Alive {
+                let changes = self.w.rewrite(g, action, new_key)?;
+                self.update(c, changes, Some((g, action)), depth + 1)?;
             }
         }
         Ok(())
@@ -256,12 +270,7 @@ impl Run<'_> {
             let rows = self.w.children(g, &old_key, alive);
             match fk.on_update {
                 action @ (FkAction::Cascade | FkAction::SetNull | FkAction::SetDefault) => {
-                    for c in rows {
-                        if self.w.state(c) == State::Alive {
-                            let changes = self.w.rewrite(g, action, &new_key)?;
-                            self.update(c, changes, Some((g, action)), depth + 1)?;
-                        }
-                    }
+                    self.rewrite_alive(&rows, g, action, &new_key, depth)?;
                 }
                 FkAction::Restrict if !rows.is_empty() => {
                     return Err(Stop::Refused(self.w.fk_failure(
