@@ -122,3 +122,22 @@ pub async fn build_fixture(db: &TestDb, ddl: &[String], data: &[String]) {
     }
     loose.close().await.expect("close");
 }
+
+/// Runs one statement, panicking with the statement and the error when it fails.
+pub async fn exec(db: &DatabaseConnection, sql: &str) {
+    db.execute_unprepared(sql)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+/// The first column of the first row of `sql` as an integer, panicking when there is none.
+pub async fn scalar(db: &DatabaseConnection, sql: &str) -> i64 {
+    db.query_one_raw(sea_orm::Statement::from_string(
+        db.get_database_backend(),
+        sql.to_owned(),
+    ))
+    .await
+    .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    .and_then(|row| row.try_get_by_index::<i64>(0).ok())
+    .unwrap_or_else(|| panic!("{sql}: no value"))
+}

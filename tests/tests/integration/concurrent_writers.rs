@@ -21,7 +21,7 @@ use sea_orm::{
     Condition, ConnectionTrait, DatabaseConnection, DbErr, SqliteTransactionMode,
     TransactionOptions, TransactionTrait,
 };
-use tests::with_db;
+use tests::{exec, with_db};
 
 const WRITERS: usize = 16;
 /// Inserts per writer while the delete may run (bounded, so SQLite's delete gets its turn).
@@ -195,12 +195,6 @@ async fn insert_child(
         Ok(()) => Ok(Outcome::Committed),
         Err(error) => known(&error),
     }
-}
-
-async fn exec(db: &DatabaseConnection, sql: &str) {
-    db.execute_unprepared(sql)
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"));
 }
 
 async fn seed(db: &DatabaseConnection) {

@@ -23,8 +23,8 @@ use cascade_service::delete::{
 };
 use cascade_service::progress::Progress;
 use rstest::rstest;
-use sea_orm::{ConnectionTrait, DatabaseConnection};
-use tests::{TestDb, dump_table, run_cli, with_db};
+use sea_orm::DatabaseConnection;
+use tests::{TestDb, dump_table, exec, run_cli, scalar, with_db};
 
 type Tables = BTreeMap<String, Vec<Vec<Option<String>>>>;
 
@@ -34,23 +34,6 @@ async fn tables(db: &DatabaseConnection, graph: &RuleGraph) -> Tables {
         all.insert(table.clone(), dump_table(db, table).await);
     }
     all
-}
-
-async fn exec(db: &DatabaseConnection, sql: &str) {
-    db.execute_unprepared(sql)
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"));
-}
-
-async fn scalar(db: &DatabaseConnection, sql: &str) -> i64 {
-    db.query_one_raw(sea_orm::Statement::from_string(
-        db.get_database_backend(),
-        sql.to_owned(),
-    ))
-    .await
-    .unwrap_or_else(|e| panic!("{sql}: {e}"))
-    .and_then(|row| row.try_get_by_index::<i64>(0).ok())
-    .unwrap_or_else(|| panic!("{sql}: no value"))
 }
 
 async fn no_orphans(db: &DatabaseConnection, graph: &RuleGraph, when: &str) {

@@ -27,7 +27,7 @@ use genai_factory::project;
 use rstest::rstest;
 use sea_orm::sqlx::{AssertSqlSafe, Connection, Executor, MySqlConnection};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DatabaseConnection};
-use tests::{cascade, dump_table};
+use tests::{cascade, dump_table, scalar};
 
 /// Migrates the shipped schema on node 1 and seeds it; every node has it afterwards.
 async fn prepare(c: &Cluster, scale: usize) -> cascade_entity::RuleGraph {
@@ -39,17 +39,6 @@ async fn prepare(c: &Cluster, scale: usize) -> cascade_entity::RuleGraph {
 
 fn project(uid: &str) -> Selection {
     Selection::condition(Condition::all().add(project::Column::Uid.eq(uid)))
-}
-
-async fn scalar(db: &DatabaseConnection, sql: &str) -> i64 {
-    db.query_one_raw(sea_orm::Statement::from_string(
-        db.get_database_backend(),
-        sql.to_owned(),
-    ))
-    .await
-    .unwrap_or_else(|e| panic!("{sql}: {e}"))
-    .and_then(|row| row.try_get_by_index::<i64>(0).ok())
-    .unwrap_or_else(|| panic!("{sql}: no value"))
 }
 
 /// Every table of `graph` on every node (each read after the node caught up), asserted equal

@@ -20,13 +20,7 @@ use cascade_service::delete::{DeleteError, DeleteMode, DeleteOptions, Selection,
 use rstest::rstest;
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde_json::Value;
-use tests::{TestDb, dump_table, run_cli, with_db};
-
-async fn exec(db: &DatabaseConnection, sql: &str) {
-    db.execute_unprepared(sql)
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"));
-}
+use tests::{TestDb, dump_table, exec, run_cli, with_db};
 
 fn json(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}):\n{text}"))

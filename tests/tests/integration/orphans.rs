@@ -9,9 +9,9 @@ use cascade_cli::Status;
 use cascade_entity::rules::Dialect;
 use cascade_service::connect::{Enforce, connect};
 use rstest::rstest;
-use sea_orm::{ConnectionTrait, DatabaseConnection};
+use sea_orm::DatabaseConnection;
 use serde_json::Value;
-use tests::{cascade, dump_table, with_db};
+use tests::{cascade, dump_table, exec, with_db};
 
 const SCHEMA: &[&str] = &[
     "CREATE TABLE account (id INT PRIMARY KEY)",
@@ -28,12 +28,6 @@ const SCHEMA: &[&str] = &[
 ];
 
 const STATUS_RELATION: &str = "workflow_status.workflow_id -> workflow.id cascade";
-
-async fn exec(db: &DatabaseConnection, sql: &str) {
-    db.execute_unprepared(sql)
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"));
-}
 
 /// Three accounts, two workflows each (`A1`, `A2`), each workflow with a status, two runs and a
 /// label; one review on workflow 32.
