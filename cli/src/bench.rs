@@ -37,6 +37,41 @@ pub struct BenchArgs {
     /// Rows per transaction of the batched method.
     #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub batch_rows: u64,
+    /// The methods to run, comma-separated (`db` always runs: every ratio is to it); all of
+    /// them when not given.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub methods: Vec<MethodArg>,
+}
+
+/// A bench method as the command line names it (as `--json` spells it).
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+#[value(rename_all = "snake_case")]
+pub enum MethodArg {
+    /// The database's own cascade.
+    Db,
+    /// Our executor (engine actions suspended where that pays).
+    Orm,
+    /// Our executor with the engine's own actions kept on.
+    OrmActionsOn,
+    /// Our executor in batches of `--batch-rows`.
+    Batched,
+    /// The preview with exact counts.
+    Plan,
+    /// Row by row, as a naive ORM loop does.
+    Naive,
+}
+
+impl From<MethodArg> for Method {
+    fn from(method: MethodArg) -> Method {
+        match method {
+            MethodArg::Db => Method::Db,
+            MethodArg::Orm => Method::Orm,
+            MethodArg::OrmActionsOn => Method::OrmActionsOn,
+            MethodArg::Batched => Method::Batched,
+            MethodArg::Plan => Method::Plan,
+            MethodArg::Naive => Method::Naive,
+        }
+    }
 }
 
 /// The binary's own command line (set by `main`, not by in-process runs such as tests): how a
@@ -85,6 +120,7 @@ pub(super) async fn run_bench(
         batch_rows: args.batch_rows,
         progress: Arc::new(Bar::new(cli.json)),
         isolate: (!args.in_process).then(|| REEXEC.get().cloned()).flatten(),
+        methods: args.methods.iter().map(|m| Method::from(*m)).collect(),
     };
     let report = run(&graph, &options).await?;
     if cli.json {

@@ -76,6 +76,8 @@ pub struct BenchOptions {
     /// runs in a child process started from it with [`CHILD_ENV`] set, so the peak RSS reported
     /// is the method's own. `None`: in this process.
     pub isolate: Option<Vec<std::ffi::OsString>>,
+    /// The methods to run (`db` always runs: every ratio is to it); empty: all of them.
+    pub methods: Vec<Method>,
 }
 
 /// A way of deleting the workload's root row.
@@ -222,6 +224,7 @@ pub async fn run(graph: &RuleGraph, options: &BenchOptions) -> Result<BenchRepor
             Method::Naive,
         ]
         .into_iter()
+        .filter(|m| options.methods.is_empty() || *m == Method::Db || options.methods.contains(m))
         .map(|m| (m, Vec::new()))
         .collect();
         // Rounds of every method in turn, so a machine shared with other work slows all

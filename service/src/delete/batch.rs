@@ -38,7 +38,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait, Value};
 use serde::Serialize;
 
 use super::closure::Closure;
-use super::effects::EdgeEffect;
+use super::effects::{Counts, EdgeEffect};
 use super::engine::engine;
 use super::execute::{engine_refusal, update_statement};
 use super::locks;
@@ -360,7 +360,7 @@ async fn plan_round(
             effects,
             refusal,
             effect,
-        } = derive(&mut s, graph, table, selection).await?;
+        } = derive(&mut s, graph, table, selection, Counts::Exact).await?;
         if let Some(refusal) = refusal {
             return Err(DeleteError::Refused(Box::new(refusal)));
         }
@@ -543,7 +543,7 @@ async fn remaining(
 ) -> Result<Effect, DeleteError> {
     let txn = conn.begin().await?;
     let mut s = Session::new(&txn);
-    let derived = derive(&mut s, graph, table, selection).await;
+    let derived = derive(&mut s, graph, table, selection, Counts::Exact).await;
     if let Ok(derived) = &derived {
         let _ = super::drop_work_tables(&mut s, &derived.closure).await;
     }

@@ -64,6 +64,20 @@ pub(crate) struct EdgeEffect {
     /// Rows also deleted by another path that the rewrite would make fail a CHECK if it reached
     /// them first: the outcome turns on the engine's order.
     pub check_doomed: u64,
+    /// `survivors` is an exact count. When false (a [`Counts::FromExecution`] delete of plain
+    /// SET NULL edges only), `survivors` is 1 as "perhaps some": no verdict turns on it, and the
+    /// executor takes the count from the rows its UPDATE changed.
+    pub counted: bool,
+}
+
+/// How the surviving rows of SET NULL edges are counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Counts {
+    /// Every edge counted before anything changes (a plan, DB mode, batches).
+    Exact,
+    /// Where every non-cascading edge is a plain SET NULL (no verdict can turn on a count),
+    /// their rows are counted by the UPDATE that rewrites them: one pass over them, not two.
+    FromExecution,
 }
 
 impl EdgeEffect {
@@ -114,6 +128,7 @@ pub(crate) async fn measure(
     s: &mut Session<'_>,
     graph: &RuleGraph,
     closure: &Closure,
+    counts: Counts,
 ) -> Result<Vec<EdgeEffect>, DeleteError> {
     let mut effects = Vec::new();
     let edges: Vec<(&Table, &ForeignKey)> = graph
@@ -126,8 +141,12 @@ pub(crate) async fn measure(
                 .is_some_and(|w| w.deleted > 0)
         })
         .collect();
+    let uncounted = counts == Counts::FromExecution
+        && edges
+            .iter()
+            .all(|(child, fk)| plain_set_null(s, graph, child, fk));
     for (child, fk) in edges {
-        effects.push(measure_edge(s, graph, closure, child, fk).await?);
+        effects.push(measure_edge(s, graph, closure, child, fk, !uncounted).await?);
     }
     super::key_updates::measure(s, graph, closure, &mut effects).await?;
     Ok(effects)
@@ -139,6 +158,7 @@ async fn measure_edge(
     closure: &Closure,
     child: &Table,
     fk: &ForeignKey,
+    count: bool,
 ) -> Result<EdgeEffect, DeleteError> {
     let parent_work = closure
         .tables
@@ -186,10 +206,13 @@ async fn measure_edge(
         check_violations: 0,
         check_name: None,
         check_doomed: 0,
+        counted: count,
     };
     let from = format!("FROM {} c {join}", s.q(&child.name));
     let sql = format!("SELECT COUNT(*), MAX(d.cascade_gen) {from}{not_doomed}");
-    if let Some(row) = s.query(&sql).await?.first() {
+    if !count {
+        effect.survivors = 1;
+    } else if let Some(row) = s.query(&sql).await?.first() {
         effect.survivors = u64::try_from(row.try_get_by_index::<i64>(0)?).unwrap_or(0);
         let generation = row.try_get_by_index::<Option<i64>>(1)?.unwrap_or(0);
         effect.survivor_parent_generation = u32::try_from(generation).unwrap_or(u32::MAX);
@@ -239,6 +262,25 @@ async fn measure_edge(
         }
     }
     Ok(effect)
+}
+
+/// Whether `fk` is a SET NULL edge no verdict can turn on: it writes NULL into nullable
+/// columns outside the child's key, which no CHECK mentions, no FK references (no ON UPDATE
+/// follows), and the child does not reference its own table (no re-check on update).
+fn plain_set_null(s: &Session<'_>, graph: &RuleGraph, child: &Table, fk: &ForeignKey) -> bool {
+    let columns = fk.set_null_columns.as_ref().unwrap_or(&fk.columns);
+    fk.on_delete == FkAction::SetNull
+        && !nulls_not_null(s, child, columns)
+        && !columns.iter().any(|c| child.primary_key.contains(c))
+        && child.checks.is_empty()
+        && !child
+            .foreign_keys
+            .iter()
+            .any(|other| other.parent_table == child.name)
+        && !graph.foreign_keys().any(|(_, other)| {
+            other.parent_table == child.name
+                && other.parent_columns.iter().any(|c| columns.contains(c))
+        })
 }
 
 /// Whether writing NULL into `columns` of `child` breaks NOT NULL: a column declared NOT NULL,

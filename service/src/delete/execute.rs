@@ -1,8 +1,9 @@
 //! Carrying out a planned delete. ORM mode: the SET NULL / SET DEFAULT rewrites (by the keys the
 //! plan materialised; one UPDATE per child table with the edges merged by CASE, or one per edge
-//! where the engine prefers that and the edges are independent), then one DELETE per table, children before parents, all keyed by
-//! the work tables; it relies on nothing the database enforces. DB mode: the native DELETE of the
-//! root rows, the engine's own cascade, its error mapped to a refusal kind.
+//! where the engine prefers that and the edges are independent; an edge not counted beforehand
+//! takes its count from its UPDATE), then one DELETE per table, children before parents, all
+//! keyed by the work tables; it relies on nothing the database enforces. DB mode: the native
+//! DELETE of the root rows, the engine's own cascade, its error mapped to a refusal kind.
 
 use cascade_entity::RuleGraph;
 use cascade_entity::rules::{FkAction, Table};
@@ -18,43 +19,64 @@ pub(crate) async fn apply_orm(
     s: &mut Session<'_>,
     graph: &RuleGraph,
     closure: &Closure,
-    effects: &[EdgeEffect],
+    effects: &mut [EdgeEffect],
 ) -> Result<(), DeleteError> {
     // One UPDATE per child table where the engine allows it: a row reached by two SET NULL
     // edges is written once, and every condition sees the rows as they were.
     // Key updates fired by a rewrite (ON UPDATE edges) go first, deepest first, while every
     // key they are matched by still holds its old value.
-    let mut rewrites: Vec<&EdgeEffect> = effects
-        .iter()
-        .filter(|e| e.survivors > 0 && e.rewrite.is_some())
+    let mut rewrites: Vec<usize> = (0..effects.len())
+        .filter(|&i| effects[i].survivors > 0 && effects[i].rewrite.is_some())
         .collect();
-    rewrites.sort_by_key(|e| std::cmp::Reverse(e.key_update_depth));
-    let mut by_table: Vec<(&str, u32, Vec<&EdgeEffect>)> = Vec::new();
-    for effect in rewrites {
-        let depth = effect.key_update_depth;
+    rewrites.sort_by_key(|&i| std::cmp::Reverse(effects[i].key_update_depth));
+    let mut by_table: Vec<(String, u32, Vec<usize>)> = Vec::new();
+    for i in rewrites {
+        let (child, depth) = (&effects[i].child, effects[i].key_update_depth);
         match by_table
             .iter_mut()
-            .find(|(t, d, _)| *t == effect.child && *d == depth)
+            .find(|(t, d, _)| t == child && *d == depth)
         {
-            Some((_, _, group)) if s.engine.merges_updates() => group.push(effect),
-            _ => by_table.push((&effect.child, depth, vec![effect])),
+            Some((_, _, group)) if s.engine.merges_updates() => group.push(i),
+            _ => by_table.push((child.clone(), depth, vec![i])),
         }
     }
     for (table, _, group) in by_table {
-        let Some(child) = graph.table(table) else {
+        let Some(child) = graph.table(&table) else {
             continue;
         };
-        let statements: Vec<Vec<&EdgeEffect>> =
-            if s.engine.splits_independent_updates() && independent(child, &group) {
-                group.iter().map(|e| vec![*e]).collect()
+        let edges: Vec<&EdgeEffect> = group.iter().map(|&i| &effects[i]).collect();
+        let statements: Vec<Vec<usize>> =
+            if s.engine.splits_independent_updates() && independent(child, &edges) {
+                group.iter().map(|&i| vec![i]).collect()
             } else {
                 vec![group]
             };
         for group in statements {
-            let sql = update_statement(s, child, &group);
+            // An edge whose rows were not counted beforehand is counted by its own UPDATE, or,
+            // sharing one with other edges, just before it.
+            if group.len() > 1 {
+                for &i in &group {
+                    if !effects[i].counted {
+                        let rewrite = effects[i].rewrite.clone().unwrap_or_default();
+                        let sql = format!("SELECT COUNT(*) FROM {} WHERE {rewrite}", s.q(&table));
+                        effects[i].survivors = u64::try_from(s.scalar(&sql).await?).unwrap_or(0);
+                        effects[i].counted = true;
+                    }
+                }
+            }
+            let edges: Vec<&EdgeEffect> = group.iter().map(|&i| &effects[i]).collect();
+            let sql = update_statement(s, child, &edges);
             match s.exec(&sql).await {
-                Ok(rows) => s.progress.advance(rows),
-                Err(error) => return Err(engine_refusal(s, error, table)),
+                Ok(rows) => {
+                    s.progress.advance(rows);
+                    if let [i] = group[..]
+                        && !effects[i].counted
+                    {
+                        effects[i].survivors = rows;
+                        effects[i].counted = true;
+                    }
+                }
+                Err(error) => return Err(engine_refusal(s, error, &table)),
             }
         }
     }

@@ -144,6 +144,7 @@ async fn measure_edge(
         check_violations: 0,
         check_name: None,
         check_doomed: 0,
+        counted: true,
     };
     if child.name == parent_table.name {
         effect.survivors = 1;

@@ -454,12 +454,18 @@ async fn run<C: Connection>(
         _ => false,
     };
     let outcome = async {
+        // An ORM delete that runs counts the rows of plain SET NULL edges as it rewrites them.
+        let counts = if mode == DeleteMode::Orm && stage != Stage::Plan {
+            effects::Counts::FromExecution
+        } else {
+            effects::Counts::Exact
+        };
         let Derived {
             mut closure,
-            effects: edge_effects,
+            effects: mut edge_effects,
             refusal,
             mut effect,
-        } = derive(&mut s, &graph, table, selection).await?;
+        } = derive(&mut s, &graph, table, selection, counts).await?;
         let root_key = graph
             .table(table)
             .map(|t| t.primary_key.clone())
@@ -477,6 +483,20 @@ async fn run<C: Connection>(
         if stage != Stage::Plan {
             match mode {
                 DeleteMode::Orm => {
+                    // Whether the database checks every write this delete does not make
+                    // itself: the connection enforced FKs before any suspension below (SQLite's
+                    // was switched off only if it was on), and no trigger writes unchecked
+                    // while the pragma is off (PostgreSQL's switch is refused where a trigger
+                    // could fire).
+                    let others_enforce = match switch {
+                        Some(engine::ActionSwitch::Restart { triggers, .. }) if restarted => {
+                            s.scalar(triggers).await? == 0
+                        }
+                        _ => {
+                            s.statements += 1;
+                            crate::connect::enforces_foreign_keys(s.txn).await?
+                        }
+                    };
                     let suspended = match switch {
                         Some(engine::ActionSwitch::Restart { .. }) => restarted,
                         Some(engine::ActionSwitch::Prefix(prefix)) => {
@@ -513,14 +533,23 @@ async fn run<C: Connection>(
                     let rewritten: u64 = effect.updated.iter().map(|u| u.rows).sum();
                     s.progress = progress;
                     progress.start("deleting", effect.total_deleted() + rewritten);
-                    execute::apply_orm(&mut s, &graph, &closure, &edge_effects).await?;
+                    execute::apply_orm(&mut s, &graph, &closure, &mut edge_effects).await?;
                     progress.finish();
-                    sweep::late_children(&mut s, &graph, &mut closure, &edge_effects)
-                        .await?
-                        .add_to(&mut effect);
+                    effect.updated = effects::column_updates(&edge_effects);
+                    sweep::late_children(
+                        &mut s,
+                        &graph,
+                        &mut closure,
+                        &edge_effects,
+                        others_enforce,
+                    )
+                    .await?
+                    .add_to(&mut effect);
                     // Where the switch makes the whole session non-enforcing (SQLite's pragma,
-                    // PostgreSQL's replica role), the sweep above already applied every rule to
-                    // late children; a per-statement switch (MariaDB) leaves that to the check.
+                    // PostgreSQL's replica role), other writers are still checked by the
+                    // database and held off by the delete's locks, and the sweep above covered
+                    // what a trigger could write; a per-statement switch (MariaDB) leaves that
+                    // to the check.
                     if suspended && s.delete_prefix.is_some() {
                         suspend::check(&mut s, &graph, &closure, &edge_effects).await?;
                     }
@@ -634,6 +663,7 @@ pub(crate) async fn derive(
     graph: &RuleGraph,
     table: &str,
     selection: &Selection,
+    counts: effects::Counts,
 ) -> Result<Derived, DeleteError> {
     let root = graph
         .table(table)
@@ -665,7 +695,7 @@ pub(crate) async fn derive(
         &reachable,
     )
     .await?;
-    let edge_effects = effects::measure(s, graph, &closure).await?;
+    let edge_effects = effects::measure(s, graph, &closure, counts).await?;
     let refusal = judge::judge(s, graph, &closure, &edge_effects, &path_to).await?;
     let effect = Effect {
         root: table.to_owned(),

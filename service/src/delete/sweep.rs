@@ -50,17 +50,20 @@ impl Swept {
 }
 
 /// Applies the rules of unenforced relations to late children, to a fixpoint (module docs).
+///
+/// `others_enforce`: every write the delete did not make itself is checked by the database
+/// (the connection enforced FKs before the delete suspended its own actions, if it did, and no
+/// trigger can write while they are suspended); then only the ORM-only relations are swept.
 pub(crate) async fn late_children(
     s: &mut Session<'_>,
     graph: &RuleGraph,
     closure: &mut Closure,
     effects: &[EdgeEffect],
+    others_enforce: bool,
 ) -> Result<Swept, DeleteError> {
-    s.statements += 1;
-    let enforcing = crate::connect::enforces_foreign_keys(s.txn).await?;
     let edges: Vec<(&Table, &ForeignKey)> = graph
         .foreign_keys()
-        .filter(|(_, fk)| !enforcing || fk.enforcement == Enforcement::OrmOnly)
+        .filter(|(_, fk)| !others_enforce || fk.enforcement == Enforcement::OrmOnly)
         .filter(|(_, fk)| by_key(graph, fk))
         .collect();
     let mut swept = Swept::default();
@@ -137,10 +140,20 @@ async fn sweep_edge(
         return Ok(0);
     };
     let table = s.q(&child.name);
+    // `IN`, not a correlated `EXISTS`: the reference's index finds the rows, no table scan.
+    let tuple = |alias: &str, columns: &[String]| {
+        let list = s.cols(alias, columns);
+        if columns.len() == 1 {
+            list
+        } else {
+            format!("({list})")
+        }
+    };
     let matches = format!(
-        "EXISTS (SELECT 1 FROM {} d WHERE {}) AND NOT EXISTS (SELECT 1 FROM {} p WHERE {})",
+        "{} IN (SELECT {} FROM {} d) AND NOT EXISTS (SELECT 1 FROM {} p WHERE {})",
+        tuple(&table, &fk.columns),
+        s.cols("d", &fk.parent_columns),
         s.q(&parent_work.name),
-        s.equal(&table, &fk.columns, "d", &fk.parent_columns),
         s.q(&fk.parent_table),
         s.equal(&table, &fk.columns, "p", &fk.parent_columns)
     );

@@ -67,3 +67,34 @@ async fn bench_on_the_servers_agrees() {
         assert_eq!(report["tables_identical"], true, "{backend}");
     }
 }
+
+#[tokio::test]
+async fn bench_runs_only_the_methods_asked_for_beside_db() {
+    let (status, out) = cascade(&[
+        "bench",
+        "--scale",
+        "300",
+        "--repeats",
+        "1",
+        "--workload",
+        "w2",
+        "--methods",
+        "orm,plan",
+        "--json",
+    ])
+    .await;
+    assert_eq!(status.expect("bench"), Status::Clean, "{out}");
+    let report: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let methods: Vec<&str> = report["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .filter_map(|r| r["method"].as_str())
+        .collect();
+    assert_eq!(
+        methods,
+        ["db", "orm", "plan"],
+        "db always runs: ratios are to it"
+    );
+    assert_eq!(report["tables_identical"], true);
+}

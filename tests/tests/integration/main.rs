@@ -16,6 +16,7 @@ mod cli;
 mod concurrent_writers;
 mod ddl_cycles;
 mod delete_batched;
+mod delete_counts;
 mod delete_differential;
 mod delete_domain;
 mod delete_engine_actions;
