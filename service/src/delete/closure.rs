@@ -97,6 +97,7 @@ pub(crate) async fn compute(
     reachable: &[&Table],
 ) -> Result<Closure, DeleteError> {
     let mut closure = Closure::default();
+    let mut created = Vec::new();
     for (index, table) in reachable.iter().enumerate() {
         if table.primary_key.is_empty() {
             return Err(DeleteError::NoPrimaryKey(table.name.clone()));
@@ -109,8 +110,7 @@ pub(crate) async fn compute(
         let mirror = (self_referencing && !s.engine.reopens_work_tables())
             .then(|| format!("cascade_m{index}"));
         for work in std::iter::once(&name).chain(mirror.as_ref()) {
-            s.create_work_table(work, &table.name, &table.primary_key)
-                .await?;
+            created.push((work.clone(), table));
         }
         closure.tables.insert(
             table.name.clone(),
@@ -121,6 +121,13 @@ pub(crate) async fn compute(
                 deleted: 0,
             },
         );
+    }
+
+    let names: Vec<String> = created.iter().map(|(name, _)| name.clone()).collect();
+    s.drop_leftovers(&names).await?;
+    for (name, table) in created {
+        s.create_work_table_only(&name, &table.name, &table.primary_key)
+            .await?;
     }
 
     let root_work = closure

@@ -721,10 +721,6 @@ pub(crate) async fn drop_work_tables(
     s: &mut Session<'_>,
     closure: &closure::Closure,
 ) -> Result<(), DeleteError> {
-    for name in closure.all_names() {
-        let q = |i: &str| s.q(i);
-        let drop = s.engine.drop_work_table(&q, &name);
-        s.exec(&drop).await?;
-    }
+    s.drop_work_tables(&closure.all_names()).await?;
     Ok(())
 }

@@ -84,11 +84,38 @@ impl<'a> Session<'a> {
         table: &str,
         key: &[String],
     ) -> Result<(), DbErr> {
+        self.drop_leftovers(&[name.to_owned()]).await?;
+        self.create_work_table_only(name, table, key).await
+    }
+
+    /// Where the engine keeps work tables across a rollback, drops any of `names` a refused
+    /// delete left behind (one statement where the engine drops a list).
+    pub(crate) async fn drop_leftovers(&mut self, names: &[String]) -> Result<(), DbErr> {
+        if self.engine.work_tables_outlive_rollback() {
+            self.drop_work_tables(names).await?;
+        }
+        Ok(())
+    }
+
+    /// Drops every work table of `names`.
+    pub(crate) async fn drop_work_tables(&mut self, names: &[String]) -> Result<(), DbErr> {
+        let q = |i: &str| self.q(i);
+        for statement in self.engine.drop_work_tables(&q, names) {
+            self.exec(&statement).await?;
+        }
+        Ok(())
+    }
+
+    /// [`Session::create_work_table`] without the leftover drop (the caller did it, for many
+    /// names at once).
+    pub(crate) async fn create_work_table_only(
+        &mut self,
+        name: &str,
+        table: &str,
+        key: &[String],
+    ) -> Result<(), DbErr> {
         let q = |i: &str| self.q(i);
         let mut statements = Vec::new();
-        if self.engine.work_tables_outlive_rollback() {
-            statements.push(self.engine.drop_work_table(&q, name));
-        }
         if self.lasting {
             statements.extend(self.engine.create_lasting_work_table(&q, name, table, key));
         } else {

@@ -226,7 +226,8 @@ async fn cli_verify_and_delete_on_the_seeded_demo(
     .await;
 }
 
-/// Set-based: the ORM delete issues the same number of statements whatever the row count.
+/// Set-based: the ORM delete issues the same number of statements whatever the row count, and at
+/// most 3 per FK edge.
 #[rstest]
 #[tokio::test]
 async fn statement_count_depends_on_edges_not_rows(
@@ -251,6 +252,14 @@ async fn statement_count_depends_on_edges_not_rows(
                 report.effect.deleted.len(),
                 18,
                 "{dialect}: project and all 17 tables of its subtree lost rows"
+            );
+            // The issue-12 budget: at most 3 statements per FK edge of the graph (closure,
+            // locks, effects, rewrites, deletes, checks included).
+            let edges = graph.foreign_keys().count() as u64;
+            assert!(
+                report.statements <= 3 * edges,
+                "{dialect}: {} statements for {edges} FK edges",
+                report.statements
             );
             slot.push((report.effect.total_deleted(), report.statements));
         })

@@ -89,6 +89,12 @@ pub(crate) trait Engine: Sync {
 
     fn drop_work_table(&self, q: &dyn Fn(&str) -> String, name: &str) -> String;
 
+    /// Statements dropping every work table in `names` (those that exist): one each, or one
+    /// for all where the engine drops a list.
+    fn drop_work_tables(&self, q: &dyn Fn(&str) -> String, names: &[String]) -> Vec<String> {
+        names.iter().map(|n| self.drop_work_table(q, n)).collect()
+    }
+
     /// Like [`Engine::create_work_table`], for a table that must outlive COMMIT (a batched
     /// delete keeps its closure across the transactions of its batches, on one connection).
     fn create_lasting_work_table(

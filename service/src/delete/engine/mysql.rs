@@ -40,6 +40,14 @@ impl Engine for MySql {
         format!("DROP TEMPORARY TABLE IF EXISTS {}", q(name))
     }
 
+    fn drop_work_tables(&self, q: &dyn Fn(&str) -> String, names: &[String]) -> Vec<String> {
+        if names.is_empty() {
+            return Vec::new();
+        }
+        let names: Vec<String> = names.iter().map(|n| q(n)).collect();
+        vec![format!("DROP TEMPORARY TABLE IF EXISTS {}", names.join(", "))]
+    }
+
     fn insert_ignore(&self, into: &str, select: &str) -> String {
         format!("INSERT IGNORE INTO {into} {select}")
     }
