@@ -483,19 +483,16 @@ async fn run<C: Connection>(
         if stage != Stage::Plan {
             match mode {
                 DeleteMode::Orm => {
-                    // Whether the database checks every write this delete does not make
-                    // itself: the connection enforced FKs before any suspension below (SQLite's
-                    // was switched off only if it was on), and no trigger writes unchecked
-                    // while the pragma is off (PostgreSQL's switch is refused where a trigger
-                    // could fire).
-                    let others_enforce = match switch {
-                        Some(engine::ActionSwitch::Restart { triggers, .. }) if restarted => {
-                            s.scalar(triggers).await? == 0
-                        }
-                        _ => {
-                            s.statements += 1;
-                            crate::connect::enforces_foreign_keys(s.txn).await?
-                        }
+                    // Which relations the late-children sweep covers. With SQLite's pragma
+                    // off, every one: that is the integrity check the suspension promises
+                    // (no other writer gets in under `BEGIN IMMEDIATE`, but a trigger could
+                    // write unchecked). Elsewhere, the ones the database does not enforce for
+                    // other writers: it checks theirs, and the closure's row locks hold them
+                    // off until the delete commits (PostgreSQL's replica role is refused where
+                    // a trigger could fire).
+                    let others_enforce = !restarted && {
+                        s.statements += 1;
+                        crate::connect::enforces_foreign_keys(s.txn).await?
                     };
                     let suspended = match switch {
                         Some(engine::ActionSwitch::Restart { .. }) => restarted,
@@ -546,10 +543,8 @@ async fn run<C: Connection>(
                     .await?
                     .add_to(&mut effect);
                     // Where the switch makes the whole session non-enforcing (SQLite's pragma,
-                    // PostgreSQL's replica role), other writers are still checked by the
-                    // database and held off by the delete's locks, and the sweep above covered
-                    // what a trigger could write; a per-statement switch (MariaDB) leaves that
-                    // to the check.
+                    // PostgreSQL's replica role), the sweep above covered what could be written
+                    // unchecked; a per-statement switch (MariaDB) leaves that to the check.
                     if suspended && s.delete_prefix.is_some() {
                         suspend::check(&mut s, &graph, &closure, &edge_effects).await?;
                     }

@@ -7,15 +7,13 @@
 //! are ones a scoped check can prove (every FK into a table that can lose rows references its
 //! parent's primary key, no SET DEFAULT into such a table, no rewrite of a referenced key), the
 //! actions are switched off the way each engine allows (`engine::ActionSwitch`). Before the
-//! transaction ends, no reference to a deleted key may be left: where the switch makes the whole
-//! session non-enforcing (SQLite, PostgreSQL), every other session still enforces FKs and is
-//! held off by the delete's locks (PostgreSQL's FK check waits on the closure's row locks,
-//! SQLite's `BEGIN IMMEDIATE` admits no other writer), and only a trigger fired by the delete
-//! could write unchecked: PostgreSQL's switch is refused where one could fire, and on SQLite,
-//! when the schema has a trigger, the late-children sweep (`super::sweep`) applies every rule
-//! to rows that appeared after the closure read; where the switch is per statement (MariaDB),
-//! [`check`] proves it, and a finding rolls everything back as
-//! [`super::DeleteError::DanglingReference`].
+//! transaction ends, no reference to a deleted key may be left: on SQLite the late-children
+//! sweep (`super::sweep`) applies every rule to rows that reference a deleted key (a trigger
+//! could have written one unchecked; no other writer gets in under `BEGIN IMMEDIATE`); on
+//! PostgreSQL every other session still enforces FKs and its checks wait on the closure's row
+//! locks, and the switch is refused where a trigger could fire, so only ORM-only relations are
+//! swept; where the switch is per statement (MariaDB), [`check`] proves it, and a finding rolls
+//! everything back as [`super::DeleteError::DanglingReference`].
 
 use cascade_entity::RuleGraph;
 use cascade_entity::rules::{Enforcement, FkAction, Table};

@@ -51,9 +51,9 @@ impl Swept {
 
 /// Applies the rules of unenforced relations to late children, to a fixpoint (module docs).
 ///
-/// `others_enforce`: every write the delete did not make itself is checked by the database
-/// (the connection enforced FKs before the delete suspended its own actions, if it did, and no
-/// trigger can write while they are suspended); then only the ORM-only relations are swept.
+/// `others_enforce`: the database checks every write the delete does not make itself (the
+/// connection enforced FKs before the delete suspended its own actions, if it did, and nothing
+/// can write unchecked meanwhile); then only the ORM-only relations are swept, else every one.
 pub(crate) async fn late_children(
     s: &mut Session<'_>,
     graph: &RuleGraph,

@@ -45,7 +45,10 @@ impl Engine for MySql {
             return Vec::new();
         }
         let names: Vec<String> = names.iter().map(|n| q(n)).collect();
-        vec![format!("DROP TEMPORARY TABLE IF EXISTS {}", names.join(", "))]
+        vec![format!(
+            "DROP TEMPORARY TABLE IF EXISTS {}",
+            names.join(", ")
+        )]
     }
 
     fn insert_ignore(&self, into: &str, select: &str) -> String {
