@@ -74,9 +74,12 @@ impl Engine for MySql {
         true
     }
 
-    /// Measured (`cascade bench --backend mysql --scale 100000`, release): W1 orm/db 2.56 with
-    /// the actions suspended against 1.46 with them on, W2 1.32 against 1.31; the locking
-    /// integrity check costs more than InnoDB's own cascades, which find nothing to do.
+    /// Measured (`cascade bench --backend mysql --scale 100000`): W1 orm/db 2.56 with the
+    /// actions suspended against 1.46 with them on, W2 1.32 against 1.31 (release); after SET
+    /// NULL rows came to be counted by their UPDATE, within noise of each other (W1 1.37 /
+    /// 1.37, W2 1.07 / 1.12), and still with a non-locking check (release, 5 rounds: W1 1.46 /
+    /// 1.47, W2 1.16 / 1.24). The check walks the same delete-marked index entries InnoDB's own
+    /// empty cascades do, so suspending buys nothing measurable: `Auto` keeps them on.
     fn suspension_pays(&self) -> bool {
         false
     }
