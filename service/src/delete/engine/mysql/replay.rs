@@ -6,9 +6,12 @@
 //! - deleting a row: its clustered record is delete-marked and the FKs referencing the primary
 //!   key are checked, then per secondary unique index the FKs referencing it (each group in
 //!   constraint-name order), each scanning the child's FK index (rows in primary-key order for
-//!   one key). A row being deleted further up (or the row itself) is
-//!   still in its secondary indexes until its own checks are done: a RESTRICT scan finds it and
-//!   fails, a CASCADE / SET NULL scan finds it delete-marked and skips it. Every check is
+//!   one key). A row being deleted further up (or the row itself) is delete-marked index by
+//!   index: its clustered record first, then each secondary index as that index's step begins
+//!   (`row_upd_sec_index_entry` marks the entry, then checks the FKs referencing it). A RESTRICT
+//!   scan that finds it fails where its entry in the scanned index is not marked yet and skips
+//!   it where it is (where that index is a non-unique one, whose place in the index order is not
+//!   modelled, the replay abstains); a CASCADE / SET NULL scan skips it. Every check is
 //!   immediate (NO ACTION and SET DEFAULT are RESTRICT);
 //! - a cascade deeper than 15 levels fails; an ON UPDATE CASCADE / SET NULL into a table an
 //!   ancestor update is changing fails ("possibly causing a cyclic cascaded update");
@@ -28,6 +31,10 @@ struct Run<'w> {
     w: &'w mut World,
     /// Tables updated by the cascade operations in progress.
     updating: Vec<usize>,
+    /// The index step each row being deleted is in (`Run::index_step`: 0 its clustered record,
+    /// k its k-th unique secondary index): its entries in that index and the ones before are
+    /// delete-marked.
+    steps: std::collections::HashMap<RowId, usize>,
 }
 
 fn visible(r: &Row) -> bool {
@@ -39,6 +46,7 @@ pub(crate) fn replay(w: &mut World) -> Replay {
     let mut run = Run {
         w,
         updating: Vec::new(),
+        steps: std::collections::HashMap::new(),
     };
     outcome(run.statement())
 }
@@ -69,37 +77,56 @@ impl Run<'_> {
         })
     }
 
+    /// The index step of table `t` at which InnoDB checks the FKs whose parent columns are
+    /// `pcols`: 0 with the clustered record (the primary key), k with the k-th unique secondary
+    /// index; `usize::MAX` where no unique index of `t` has exactly those columns.
+    fn index_step(&self, t: usize, pcols: &[usize]) -> usize {
+        let table = &self.w.tables[t];
+        let same = |a: &[usize], b: &[usize]| {
+            let (mut a, mut b) = (a.to_vec(), b.to_vec());
+            a.sort_unstable();
+            b.sort_unstable();
+            a == b
+        };
+        if same(pcols, &table.key) {
+            return 0;
+        }
+        table
+            .uniques
+            .iter()
+            .position(|u| same(u, pcols))
+            .map_or(usize::MAX, |p| p + 1)
+    }
+
     /// FKs referencing table `t` in the order a delete checks them: those referencing the
     /// primary key with the clustered record, then per secondary unique index those
     /// referencing it, each group in constraint-name order.
     fn delete_order(&self, t: usize) -> Vec<usize> {
-        let table = &self.w.tables[t];
-        let group = |g: usize| -> usize {
-            let mut pcols = self.w.fks[g].pcols.clone();
-            pcols.sort_unstable();
-            let mut key = table.key.clone();
-            key.sort_unstable();
-            if pcols == key {
-                return 0;
-            }
-            table
-                .uniques
-                .iter()
-                .position(|u| {
-                    let mut u = u.clone();
-                    u.sort_unstable();
-                    u == pcols
-                })
-                .map_or(usize::MAX, |p| p + 1)
-        };
         let mut fks = self.referencing(t);
-        fks.sort_by_key(|&g| group(g));
+        fks.sort_by_key(|&g| self.index_step(t, &self.w.fks[g].pcols));
         fks
+    }
+
+    /// Whether row `c`, being deleted further up, is already delete-marked in the index a scan
+    /// of FK `g`'s child columns reads: its clustered record is marked first, then each
+    /// secondary index as its step begins (`row_upd_sec_index_entry` marks the entry, then
+    /// checks the FKs referencing that index). `None` where the order of that index among the
+    /// others is not known (a non-unique FK index).
+    fn marked_in_child_index(&self, c: RowId, g: usize) -> Option<bool> {
+        let step = self.steps.get(&c).copied().unwrap_or(0);
+        match self.index_step(c.0, &self.w.fks[g].cols) {
+            0 => Some(true),
+            _ if step == 0 => Some(false),
+            usize::MAX => None,
+            index => Some(index <= step),
+        }
     }
 
     fn delete(&mut self, id: RowId, depth: u32) -> Step {
         self.w.set_state(id, State::Deleting);
         for g in self.delete_order(id.0) {
+            let step = self.index_step(id.0, &self.w.fks[g].pcols);
+            self.steps.insert(id, step);
             let key = self.w.project(id, &self.w.fks[g].pcols);
             for c in self.w.children(g, &key, visible) {
                 let state = self.w.state(c);
@@ -108,6 +135,23 @@ impl Run<'_> {
                 }
                 match self.w.fks[g].on_delete {
                     FkAction::Cascade | FkAction::SetNull if state == State::Deleting => {}
+                    _ if state == State::Deleting => match self.marked_in_child_index(c, g) {
+                        Some(true) => {}
+                        Some(false) => {
+                            return Err(Stop::Refused(self.w.fk_failure(
+                                g,
+                                RefusalKind::Restrict,
+                                "a row being deleted further up is still in the FK index",
+                            )));
+                        }
+                        None => {
+                            return Err(Stop::Undecided(format!(
+                                "{} finds a row being deleted further up through a non-unique \
+                                 index, whose place in InnoDB's index order is not modelled",
+                                self.w.fks[g].label
+                            )));
+                        }
+                    },
                     FkAction::Cascade => {
                         if depth + 1 >= MAX_CASCADE {
                             return Err(self.depth_failure(c));
@@ -132,6 +176,7 @@ impl Run<'_> {
             }
         }
         self.w.set_state(id, State::Deleted);
+        self.steps.remove(&id);
         Ok(())
     }
 
