@@ -483,16 +483,21 @@ async fn run<C: Connection>(
         if stage != Stage::Plan {
             match mode {
                 DeleteMode::Orm => {
-                    // Which relations the late-children sweep covers. With SQLite's pragma
-                    // off, every one: that is the integrity check the suspension promises
-                    // (no other writer gets in under `BEGIN IMMEDIATE`, but a trigger could
-                    // write unchecked). Elsewhere, the ones the database does not enforce for
-                    // other writers: it checks theirs, and the closure's row locks hold them
-                    // off until the delete commits (PostgreSQL's replica role is refused where
-                    // a trigger could fire).
-                    let others_enforce = !restarted && {
-                        s.statements += 1;
-                        crate::connect::enforces_foreign_keys(s.txn).await?
+                    // Which relations the late-children sweep covers: the ones the database
+                    // does not enforce for writes this delete does not make itself. Other
+                    // writers are checked by the database and held off until the delete commits
+                    // (SQLite's `BEGIN IMMEDIATE` admits none; PostgreSQL's FK checks wait on
+                    // the closure's row locks). With SQLite's pragma off, a trigger fired by the
+                    // delete could write unchecked: then every relation is swept (PostgreSQL's
+                    // replica role is refused where a trigger could fire).
+                    let others_enforce = match switch {
+                        Some(engine::ActionSwitch::Restart { triggers, .. }) if restarted => {
+                            s.scalar(triggers).await? == 0
+                        }
+                        _ => {
+                            s.statements += 1;
+                            crate::connect::enforces_foreign_keys(s.txn).await?
+                        }
                     };
                     let suspended = match switch {
                         Some(engine::ActionSwitch::Restart { .. }) => restarted,

@@ -7,13 +7,16 @@
 //! are ones a scoped check can prove (every FK into a table that can lose rows references its
 //! parent's primary key, no SET DEFAULT into such a table, no rewrite of a referenced key), the
 //! actions are switched off the way each engine allows (`engine::ActionSwitch`). Before the
-//! transaction ends, no reference to a deleted key may be left: on SQLite the late-children
-//! sweep (`super::sweep`) applies every rule to rows that reference a deleted key (a trigger
-//! could have written one unchecked; no other writer gets in under `BEGIN IMMEDIATE`); on
-//! PostgreSQL every other session still enforces FKs and its checks wait on the closure's row
-//! locks, and the switch is refused where a trigger could fire, so only ORM-only relations are
-//! swept; where the switch is per statement (MariaDB), [`check`] proves it, and a finding rolls
-//! everything back as [`super::DeleteError::DanglingReference`].
+//! transaction ends, no reference to a deleted key may be left. Where the switch makes the whole
+//! session non-enforcing (SQLite, PostgreSQL), every other writer is still checked by the
+//! database and held off until the delete commits (SQLite's `BEGIN IMMEDIATE` admits none;
+//! PostgreSQL's FK checks wait on the closure's row locks), so only a trigger fired by the
+//! delete could write unchecked: PostgreSQL's switch is refused where one could fire, and on
+//! SQLite, when the schema has a trigger, the late-children sweep (`super::sweep`) applies every
+//! rule to rows that reference a deleted key. That the executor's own statements leave none is
+//! what the differential suite proves in this mode. Where the switch is per statement
+//! (MariaDB), [`check`] proves it, and a finding rolls everything back as
+//! [`super::DeleteError::DanglingReference`].
 
 use cascade_entity::RuleGraph;
 use cascade_entity::rules::{Enforcement, FkAction, Table};

@@ -47,8 +47,10 @@ pub(crate) enum ActionSwitch {
     /// reads it; the still empty transaction is ended, `off` run and the transaction begun again
     /// with `begin`; before the connection is given back the transaction ends the same way,
     /// `on` is run and an empty transaction begun for the driver to close.
+    /// `triggers` counts the triggers that could fire, and write unchecked, while it is off.
     Restart {
         is_on: &'static str,
+        triggers: &'static str,
         off: &'static str,
         on: &'static str,
         begin: &'static str,

@@ -164,6 +164,8 @@ impl Engine for Sqlite {
     fn action_switch(&self) -> Option<ActionSwitch> {
         Some(ActionSwitch::Restart {
             is_on: "SELECT foreign_keys FROM pragma_foreign_keys",
+            triggers: "SELECT (SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger') + \
+                       (SELECT COUNT(*) FROM sqlite_temp_master WHERE type = 'trigger')",
             off: "PRAGMA foreign_keys = OFF",
             on: "PRAGMA foreign_keys = ON",
             begin: "BEGIN IMMEDIATE",
