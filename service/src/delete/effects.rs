@@ -353,14 +353,7 @@ fn rewrite_predicate(
     child_work: Option<&str>,
 ) -> (String, Option<String>) {
     let table = s.q(&child.name);
-    let tuple = |columns: &[String]| {
-        let list = s.cols(&table, columns);
-        if columns.len() == 1 {
-            list
-        } else {
-            format!("({list})")
-        }
-    };
+    let tuple = |columns: &[String]| s.row_value(&table, columns);
     let parent = graph.table(&fk.parent_table);
     let by_key = parent.is_some_and(|p| {
         p.primary_key.len() == fk.parent_columns.len()
@@ -427,12 +420,7 @@ fn rewrite_join(
     );
     let residual = match child_work {
         Some(work) => {
-            let key = s.cols(&table, &child.primary_key);
-            let key = if child.primary_key.len() == 1 {
-                key
-            } else {
-                format!("({key})")
-            };
+            let key = s.row_value(&table, &child.primary_key);
             format!(
                 "{key} NOT IN (SELECT {} FROM {} cascade_doomed)",
                 s.cols("cascade_doomed", &child.primary_key),

@@ -213,13 +213,12 @@ pub(crate) fn update_statement(s: &Session<'_>, child: &Table, group: &[&EdgeEff
 
 /// `(k1, k2) IN (SELECT k1, k2 FROM work)`.
 fn key_in(s: &Session<'_>, key: &[String], work: &str) -> String {
-    let names = s.names(key);
-    let left = if key.len() == 1 {
-        names.clone()
-    } else {
-        format!("({names})")
-    };
-    format!("{left} IN (SELECT {names} FROM {})", s.q(work))
+    format!(
+        "{} IN (SELECT {} FROM {})",
+        s.row_value_of_names(key),
+        s.names(key),
+        s.q(work)
+    )
 }
 
 /// The native DELETE; an engine refusal becomes `DeleteError::Refused` with the engine's words.

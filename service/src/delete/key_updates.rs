@@ -200,24 +200,16 @@ async fn measure_edge(
             None if judged_action == FkAction::SetNull => nulls_not_null(s, child, &columns),
             None => false,
         };
-        let tuple = |table: &str, cols: &[String]| {
-            let list = s.cols(table, cols);
-            if cols.len() == 1 {
-                list
-            } else {
-                format!("({list})")
-            }
-        };
         let child_name = s.q(&child.name);
         let mut predicate = format!(
             "{} IN (SELECT {} FROM {parent_name} WHERE ({parent_rewrite}))",
-            tuple(&child_name, &fk.columns),
+            s.row_value(&child_name, &fk.columns),
             s.cols(&parent_name, &fk.parent_columns)
         );
         if let Some(work) = &child_work {
             predicate.push_str(&format!(
                 " AND {} NOT IN (SELECT {} FROM {} x)",
-                tuple(&child_name, &child.primary_key),
+                s.row_value(&child_name, &child.primary_key),
                 s.cols("x", &child.primary_key),
                 s.q(work)
             ));

@@ -179,11 +179,7 @@ pub(crate) async fn lock_rows<T: AsRef<str>>(
             continue;
         };
         let key = s.names(&work.key);
-        let left = if work.key.len() == 1 {
-            key.clone()
-        } else {
-            format!("({key})")
-        };
+        let left = s.row_value_of_names(&work.key);
         let of_generation = generation
             .map(|g| format!(" WHERE cascade_gen = {g}"))
             .unwrap_or_default();
@@ -209,11 +205,7 @@ pub(crate) async fn lock_picked(
     pick: &str,
 ) -> Result<(), DbErr> {
     let names = s.names(key);
-    let left = if key.len() == 1 {
-        names.clone()
-    } else {
-        format!("({names})")
-    };
+    let left = s.row_value_of_names(key);
     let from_where = format!(
         "FROM {} WHERE {left} IN (SELECT {names} FROM {})",
         s.q(table),

@@ -66,6 +66,16 @@ impl<'a> Session<'a> {
             .join(", ")
     }
 
+    /// `alias.col`, or `(alias.c1, alias.c2)` for several: a row value to compare with `IN`.
+    pub(crate) fn row_value(&self, alias: &str, columns: &[String]) -> String {
+        parenthesised(self.cols(alias, columns), columns.len())
+    }
+
+    /// `col`, or `(c1, c2)` for several, quoted, without alias.
+    pub(crate) fn row_value_of_names(&self, columns: &[String]) -> String {
+        parenthesised(self.names(columns), columns.len())
+    }
+
     /// `a.x = b.y AND ...`, pairwise.
     pub(crate) fn equal(&self, a: &str, a_cols: &[String], b: &str, b_cols: &[String]) -> String {
         a_cols
@@ -186,6 +196,15 @@ impl<'a> Session<'a> {
             return Ok(0);
         };
         Ok(row.try_get_by_index::<Option<i64>>(0)?.unwrap_or(0))
+    }
+}
+
+/// `list` as a row value: bare for one column, in parentheses for several.
+fn parenthesised(list: String, columns: usize) -> String {
+    if columns == 1 {
+        list
+    } else {
+        format!("({list})")
     }
 }
 

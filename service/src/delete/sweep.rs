@@ -141,17 +141,9 @@ async fn sweep_edge(
     };
     let table = s.q(&child.name);
     // `IN`, not a correlated `EXISTS`: the reference's index finds the rows, no table scan.
-    let tuple = |alias: &str, columns: &[String]| {
-        let list = s.cols(alias, columns);
-        if columns.len() == 1 {
-            list
-        } else {
-            format!("({list})")
-        }
-    };
     let matches = format!(
         "{} IN (SELECT {} FROM {} d) AND NOT EXISTS (SELECT 1 FROM {} p WHERE {})",
-        tuple(&table, &fk.columns),
+        s.row_value(&table, &fk.columns),
         s.cols("d", &fk.parent_columns),
         s.q(&parent_work.name),
         s.q(&fk.parent_table),
@@ -185,11 +177,7 @@ async fn sweep_edge(
             if added == 0 {
                 return Ok(0);
             }
-            let left = if child_work.key.len() == 1 {
-                key.clone()
-            } else {
-                format!("({key})")
-            };
+            let left = s.row_value_of_names(&child_work.key);
             let delete = format!(
                 "DELETE FROM {table} WHERE {left} IN (SELECT {key} FROM {} WHERE cascade_gen = \
                  {generation})",

@@ -90,12 +90,7 @@ pub(super) async fn run_batch(
 
 /// `(t.k1, t.k2) IN (SELECT k1, k2 FROM pick)` for `t` the quoted table or an alias.
 pub(super) fn in_pick(s: &Session<'_>, alias: &str, key: &[String], pick: &str) -> String {
-    let left = s.cols(alias, key);
-    let left = if key.len() == 1 {
-        left
-    } else {
-        format!("({left})")
-    };
+    let left = s.row_value(alias, key);
     format!("{left} IN (SELECT {} FROM {})", s.names(key), s.q(pick))
 }
 
