@@ -248,16 +248,11 @@ pub(crate) async fn apply_native(
 /// A database error that is a refusal (a constraint the engine enforces) as a typed refusal.
 pub(crate) fn engine_refusal(s: &Session<'_>, error: DbErr, table: &str) -> DeleteError {
     match s.engine.classify(&error) {
-        Some(kind) => DeleteError::Refused(Box::new(Refusal {
+        Some(kind) => DeleteError::Refused(Box::new(Refusal::new(
             kind,
-            also: Vec::new(),
-            table: table.to_owned(),
-            foreign_key: None,
-            rows: 0,
-            sample_keys: Vec::new(),
-            path: Vec::new(),
-            message: format!("the database refused: {error}"),
-        })),
+            table,
+            format!("the database refused: {error}"),
+        ))),
         None => DeleteError::Db(error),
     }
 }

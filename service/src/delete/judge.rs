@@ -48,19 +48,14 @@ pub(crate) async fn judge(
     if let Some(limit) = s.engine.refusing_depth()
         && closure.max_generation >= limit
     {
-        return Ok(Some(Refusal {
-            kind: RefusalKind::CascadeDepth,
-            also: Vec::new(),
-            table: closure.tables.keys().next().cloned().unwrap_or_default(),
-            foreign_key: None,
-            rows: 0,
-            sample_keys: Vec::new(),
-            path: Vec::new(),
-            message: format!(
+        return Ok(Some(Refusal::new(
+            RefusalKind::CascadeDepth,
+            closure.tables.keys().next().map_or("", String::as_str),
+            format!(
                 "the cascade reaches {} levels; {} refuses at {limit}",
                 closure.max_generation, s.dialect
             ),
-        }));
+        )));
     }
     if s.engine.refuses_fk_mismatch() {
         for (table, work) in &closure.tables {
@@ -320,15 +315,10 @@ pub(crate) async fn judge(
 
 /// A refusal the replay of the engine's own order reached.
 fn replayed_refusal(failure: super::simulate::world::Failure) -> Refusal {
+    let message = format!("{}, in the engine's own order (replayed)", failure.message);
     Refusal {
-        kind: failure.kind,
-        also: Vec::new(),
-        table: failure.table,
         foreign_key: failure.fk,
-        rows: 0,
-        sample_keys: Vec::new(),
-        path: Vec::new(),
-        message: format!("{}, in the engine's own order (replayed)", failure.message),
+        ..Refusal::new(failure.kind, &failure.table, message)
     }
 }
 
@@ -341,14 +331,10 @@ fn refusal(
     message: String,
 ) -> Refusal {
     Refusal {
-        kind,
-        also: Vec::new(),
-        table: table.to_owned(),
         foreign_key,
         rows,
-        sample_keys: Vec::new(),
         path,
-        message,
+        ..Refusal::new(kind, table, message)
     }
 }
 

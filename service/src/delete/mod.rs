@@ -629,21 +629,15 @@ async fn net_counted_while_checking(
     if s.dialect != Dialect::Sqlite || s.scalar("PRAGMA foreign_keys").await? == 0 {
         return Ok(None);
     }
+    let message = format!(
+        "SQLite accepts this delete only as one statement, whose FK counter nets out ({} keeps \
+         references to deleted rows); ORM mode on a connection that checks FKs runs several \
+         statements and cannot reproduce it: use DB mode, or ORM mode with FK enforcement off",
+        edge.label
+    );
     Ok(Some(Refusal {
-        kind: RefusalKind::Unsupported,
-        also: Vec::new(),
-        table: table.to_owned(),
         foreign_key: Some(edge.label.clone()),
-        rows: 0,
-        sample_keys: Vec::new(),
-        path: Vec::new(),
-        message: format!(
-            "SQLite accepts this delete only as one statement, whose FK counter nets out ({} \
-             keeps references to deleted rows); ORM mode on a connection that checks FKs runs \
-             several statements and cannot reproduce it: use DB mode, or ORM mode with FK \
-             enforcement off",
-            edge.label
-        ),
+        ..Refusal::new(RefusalKind::Unsupported, table, message)
     }))
 }
 

@@ -87,6 +87,23 @@ pub struct Refusal {
     pub message: String,
 }
 
+impl Refusal {
+    /// A refusal of `kind` at `table`, with no FK, row count, sample keys, path or other kinds
+    /// yet (set the ones that apply with struct-update syntax).
+    pub(crate) fn new(kind: RefusalKind, table: &str, message: String) -> Refusal {
+        Refusal {
+            kind,
+            also: Vec::new(),
+            table: table.to_owned(),
+            foreign_key: None,
+            rows: 0,
+            sample_keys: Vec::new(),
+            path: Vec::new(),
+            message,
+        }
+    }
+}
+
 impl std::fmt::Display for Refusal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "delete refused ({}): {}", self.kind, self.message)?;

@@ -223,20 +223,17 @@ async fn sweep_edge(
                 RefusalKind::NoAction
             };
             let relation = fk.describe(&child.name);
+            let message = format!(
+                "{rows} row(s) of `{}` referencing deleted rows of `{}` were inserted by another \
+                 transaction while the delete ran (the relation is not enforced by the database; \
+                 writers should call `lock_parent` first)",
+                child.name, fk.parent_table
+            );
             Err(DeleteError::Refused(Box::new(Refusal {
-                kind,
-                also: Vec::new(),
-                table: child.name.clone(),
                 foreign_key: Some(relation.clone()),
                 rows,
-                sample_keys: Vec::new(),
                 path: vec![relation],
-                message: format!(
-                    "{rows} row(s) of `{}` referencing deleted rows of `{}` were inserted by \
-                     another transaction while the delete ran (the relation is not enforced by \
-                     the database; writers should call `lock_parent` first)",
-                    child.name, fk.parent_table
-                ),
+                ..Refusal::new(kind, &child.name, message)
             })))
         }
     }

@@ -116,16 +116,8 @@ pub(super) fn unsupported(
     closure: &Closure,
     effects: &[EdgeEffect],
 ) -> Option<Refusal> {
-    let refusal = |table: &str, message: String| Refusal {
-        kind: RefusalKind::Unsupported,
-        also: Vec::new(),
-        table: table.to_owned(),
-        foreign_key: None,
-        rows: 0,
-        sample_keys: Vec::new(),
-        path: Vec::new(),
-        message,
-    };
+    let refusal =
+        |table: &str, message: String| Refusal::new(RefusalKind::Unsupported, table, message);
     if let Some(e) = effects
         .iter()
         .find(|e| e.key_update_depth > 0 && e.survivors + e.doomed > 0)
