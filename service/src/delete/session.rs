@@ -125,12 +125,11 @@ impl<'a> Session<'a> {
         key: &[String],
     ) -> Result<(), DbErr> {
         let q = |i: &str| self.q(i);
-        let mut statements = Vec::new();
-        if self.lasting {
-            statements.extend(self.engine.create_lasting_work_table(&q, name, table, key));
+        let statements = if self.lasting {
+            self.engine.create_lasting_work_table(&q, name, table, key)
         } else {
-            statements.extend(self.engine.create_work_table(&q, name, table, key));
-        }
+            self.engine.create_work_table(&q, name, table, key)
+        };
         for statement in statements {
             self.exec(&statement).await?;
         }
@@ -145,13 +144,9 @@ impl<'a> Session<'a> {
         table: &str,
         key: &[String],
     ) -> Result<(), DbErr> {
+        self.drop_leftovers(&[name.to_owned()]).await?;
         let q = |i: &str| self.q(i);
-        let mut statements = Vec::new();
-        if self.engine.work_tables_outlive_rollback() {
-            statements.push(self.engine.drop_work_table(&q, name));
-        }
-        statements.extend(self.engine.create_typed_work_table(&q, name, table, key));
-        for statement in statements {
+        for statement in self.engine.create_typed_work_table(&q, name, table, key) {
             self.exec(&statement).await?;
         }
         Ok(())
