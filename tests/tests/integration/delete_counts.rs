@@ -5,6 +5,7 @@
 //! also where one UPDATE rewrites two edges of one table (PostgreSQL, MariaDB) and where an
 //! edge finds no row. A delete whose edges are not all plain counts beforehand, as before.
 
+use cascade_entity::RuleGraph;
 use cascade_entity::rules::Dialect;
 use cascade_service::delete::{
     ColumnUpdate, DeleteMode, DeleteOptions, EngineActions, Selection, delete, plan,
@@ -48,6 +49,17 @@ async fn fixture(db: &TestDb, restricted: bool) {
     build_fixture(db, &ddl, &data).await;
 }
 
+/// The fixture's rules as introspected, and the selection of `p` 1.
+async fn rules_and_parent_1(db: &TestDb) -> (RuleGraph, Selection) {
+    let graph = cascade_migration::introspect(&db.conn)
+        .await
+        .expect("introspect");
+    let selection = Selection::condition(
+        sea_orm::Condition::all().add(sea_orm::sea_query::Expr::cust("id = 1")),
+    );
+    (graph, selection)
+}
+
 fn rows(updated: &[ColumnUpdate], table: &str, column: &str) -> Option<u64> {
     updated
         .iter()
@@ -64,12 +76,7 @@ async fn set_null_rows_counted_by_their_update_equal_the_plan_and_the_tables(
 ) {
     with_db(dialect, |db| async move {
         fixture(&db, false).await;
-        let graph = cascade_migration::introspect(&db.conn)
-            .await
-            .expect("introspect");
-        let selection = Selection::condition(
-            sea_orm::Condition::all().add(sea_orm::sea_query::Expr::cust("id = 1")),
-        );
+        let (graph, selection) = rules_and_parent_1(&db).await;
         let planned = plan(&db.conn, &graph, "p", &selection, DeleteMode::Orm)
             .await
             .expect("plan");
@@ -126,12 +133,7 @@ async fn a_delete_with_a_restricting_edge_counts_beforehand_and_changes_nothing(
         // A RESTRICT edge is not a plain SET NULL: every edge is counted beforehand and the
         // delete is refused before anything runs.
         fixture(&db, true).await;
-        let graph = cascade_migration::introspect(&db.conn)
-            .await
-            .expect("introspect");
-        let selection = Selection::condition(
-            sea_orm::Condition::all().add(sea_orm::sea_query::Expr::cust("id = 1")),
-        );
+        let (graph, selection) = rules_and_parent_1(&db).await;
         let error = delete(&db.conn, &graph, "p", &selection, DeleteOptions::default())
             .await
             .expect_err("refused");
